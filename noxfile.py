@@ -1,0 +1,63 @@
+"""Automation: ``nox`` runs lint, typing, the import contracts and the tests.
+
+Every session installs what it needs from the package index into its own
+virtual environment, from the PEP 735 dependency groups in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["lint", "typing", "imports", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _install(session: nox.Session, *groups: str, project: str | None = ".") -> None:
+    requirements = [req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)]
+    session.install(*([project] if project else []), *requirements)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite."""
+    _install(session, "tests")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    _install(session, "lint", project=None)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """Type-check the package, the tests and the benchmarks with mypy --strict."""
+    _install(session, "typing", "bench")
+    session.run("mypy", *session.posargs)
+
+
+@nox.session
+def imports(session: nox.Session) -> None:
+    """Check the architecture's import contracts (the core is pure; layers)."""
+    _install(session, "imports")
+    session.run("lint-imports")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; each prints its figures and writes benchmarks/results/*.json."""
+    _install(session, "bench")
+    session.run("python", "benchmarks/pricing.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the demo of the checkout flow on the embedded default."""
+    _install(session)
+    session.run("checkout", "demo")

@@ -1,0 +1,1 @@
+"""checkout: an embeddable checkout for Python."""
