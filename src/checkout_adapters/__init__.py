@@ -1,0 +1,1 @@
+"""checkout adapters: the core plugged into databases, caches, gateways and the web."""

@@ -113,12 +113,17 @@ def run_demo(echo: Callable[[str], None]) -> None:
     show("POST /api/v1/cart/estimate", success(present_estimate(before)))
 
     after = estimate(cart.with_coupon("SAVE20"))
-    show("POST /api/v1/cart/{token}/coupon  {'coupon': 'SAVE20'}", success(present_coupon_result(before, after)))
+    show(
+        "POST /api/v1/cart/{token}/coupon  {'coupon': 'SAVE20'}",
+        success(present_coupon_result(before, after)),
+    )
     show("POST /api/v1/cart/estimate (with SAVE20)", success(present_estimate(after)))
 
     refused = estimate(cart.with_coupon("NOPE10")).coupon_refusal
     if refused is not None and refused.error_code == CouponInvalid.code:
-        show("POST /api/v1/cart/{token}/coupon  {'coupon': 'NOPE10'}", present_error(CouponInvalid()))
+        show(
+            "POST /api/v1/cart/{token}/coupon  {'coupon': 'NOPE10'}", present_error(CouponInvalid())
+        )
 
     free = Cart.open(
         token=ids.token(),
@@ -127,5 +132,11 @@ def run_demo(echo: Callable[[str], None]) -> None:
         now=clock.now(),
     )
     free_estimate = estimate(free)
-    show("POST /api/v1/cart/estimate (free internship int_456)", success(present_estimate(free_estimate)))
-    echo(f"\nPayment required: paid cart {before.requires_payment}, free cart {free_estimate.requires_payment}")
+    show(
+        "POST /api/v1/cart/estimate (free internship int_456)",
+        success(present_estimate(free_estimate)),
+    )
+    echo(
+        f"\nPayment required: paid cart {before.requires_payment}, "
+        f"free cart {free_estimate.requires_payment}"
+    )

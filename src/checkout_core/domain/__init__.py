@@ -1,0 +1,1 @@
+"""The domain: pure values and aggregates, and the rules of money, pricing and state."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-from attrs import evolve, field, frozen
+from attrs import Factory, evolve, field, frozen
 
 from checkout_core.domain.catalog import Offering, Period
 from checkout_core.domain.discounts import normalize_code
@@ -99,6 +99,10 @@ def validate_analytics_data(
     return tuple((key, value) for key, value in items)
 
 
+def _lines(lines: Iterable[CartLine]) -> tuple[CartLine, ...]:
+    return tuple(lines)
+
+
 def _check_lines(lines: Sequence[CartLine], offerings: Mapping[str, Offering]) -> None:
     if not lines:
         raise EmptyCart
@@ -127,7 +131,7 @@ class Cart:
     """A buyer's cart, anonymous until the first authenticated user touches it."""
 
     token: str
-    lines: tuple[CartLine, ...] = field(converter=tuple)
+    lines: tuple[CartLine, ...] = field(converter=_lines)
     created_at: datetime
     expires_at: datetime
     sale_slug: str | None = None
@@ -135,6 +139,15 @@ class Cart:
     owner_id: str | None = None
     coupon_code: str | None = None
     status: CartStatus = CartStatus.ACTIVE
+    offering_ids: tuple[str, ...] = field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=Factory(
+            lambda self: tuple(line.offering_id for line in self.lines), takes_self=True
+        ),
+    )
+    """The offerings in the cart, in its order (kept: every estimate reads it)."""
 
     @classmethod
     def open(  # noqa: PLR0913 - a cart is made from all of these at once
@@ -167,11 +180,6 @@ class Cart:
             sale_slug=sale_slug or None,
             analytics_data=validate_analytics_data(analytics_data),
         )
-
-    @property
-    def offering_ids(self) -> tuple[str, ...]:
-        """The offerings in the cart, in its order."""
-        return tuple(line.offering_id for line in self.lines)
 
     @property
     def analytics(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ price per unit or by a percentage.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
@@ -48,17 +49,17 @@ class PeriodUnit(enum.StrEnum):
     YEAR = "year"
 
 
-def _period_value(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+def _period_value(value: int) -> int:
+    if type(value) is not int:
         raise InvalidPeriod(f"a period's value is a whole number, not {value!r}")
     if not 1 <= value <= MAX_PERIOD_VALUE:
         raise InvalidPeriod(f"a period's value is between 1 and {MAX_PERIOD_VALUE}, not {value}")
     return value
 
 
-def _period_unit(unit: object) -> PeriodUnit:
+def _period_unit(unit: PeriodUnit | str) -> PeriodUnit:
     try:
-        return PeriodUnit(unit)
+        return PeriodUnit(str(unit))
     except ValueError:
         units = ", ".join(PeriodUnit)
         raise InvalidPeriod(f"a period's unit is one of {units}, not {unit!r}") from None
@@ -75,8 +76,8 @@ class Period:
         return f"{self.value} {self.unit}{'s' if self.value != 1 else ''}"
 
 
-def _non_negative_amount(_: object, attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+def _non_negative_amount(_instance: object, _attribute: object, value: int) -> None:
+    if type(value) is not int or value < 0:
         raise InvalidAmount(f"a price is a non-negative integer of the minor unit, not {value!r}")
 
 
@@ -93,9 +94,9 @@ class PricePlan:
         if self.min_value > self.max_value:
             raise InvalidPeriod(f"{self.min_value} to {self.max_value} {self.unit}s is empty")
 
-    def allows(self, period: Period) -> bool:
-        """Whether ``period`` is sold under this plan."""
-        return period.unit is self.unit and self.min_value <= period.value <= self.max_value
+
+def _plans(plans: Iterable[PricePlan]) -> tuple[PricePlan, ...]:
+    return tuple(plans)
 
 
 @frozen
@@ -109,7 +110,7 @@ class Offering:
     id: str
     title: str
     currency: Currency
-    plans: tuple[PricePlan, ...] = field(converter=tuple)
+    plans: tuple[PricePlan, ...] = field(converter=_plans)
     active: bool = True
 
     def __attrs_post_init__(self) -> None:
@@ -128,8 +129,9 @@ class Offering:
 
     def plan_for(self, period: Period) -> PricePlan:
         """The plan ``period`` is sold under, or :class:`PeriodNotAllowed`."""
+        unit, value = period.unit, period.value
         for plan in self.plans:
-            if plan.allows(period):
+            if plan.unit is unit and plan.min_value <= value <= plan.max_value:
                 return plan
         offered = ", ".join(f"{p.min_value}-{p.max_value} {p.unit}" for p in self.plans)
         raise PeriodNotAllowed(f"{self.id} is not sold for {period}; it is sold for {offered}")
@@ -154,7 +156,7 @@ class SalePrice:
         return min(self.unit_price * period.value, list_price)
 
 
-def _percentage_off(_: object, attribute: object, rate: Rate) -> None:
+def _percentage_off(_instance: object, _attribute: object, rate: Rate) -> None:
     if rate.ppm > Rate.percent(100).ppm:
         raise InvalidRate(f"a sale cannot take off more than 100%, not {rate}")
 
@@ -178,6 +180,10 @@ class SalePercentage:
 SaleRule = SalePrice | SalePercentage
 
 
+def _rules(rules: Iterable[SaleRule]) -> tuple[SaleRule, ...]:
+    return tuple(rules)
+
+
 def _rules_by_offering(rules: tuple[SaleRule, ...]) -> dict[str, tuple[SaleRule, ...]]:
     index: dict[str, list[SaleRule]] = {}
     for rule in rules:
@@ -196,11 +202,14 @@ class Sale:
     slug: str
     starts_at: datetime
     ends_at: datetime
-    rules: tuple[SaleRule, ...] = field(converter=tuple)
+    rules: tuple[SaleRule, ...] = field(converter=_rules)
     # Pricing looks rules up by offering for every line, so a sale covering
     # many offerings must not cost a scan of all its rules per line.
     _by_offering: dict[str, tuple[SaleRule, ...]] = field(
-        init=False, eq=False, repr=False, default=Factory(lambda self: _rules_by_offering(self.rules), takes_self=True)
+        init=False,
+        eq=False,
+        repr=False,
+        default=Factory(lambda self: _rules_by_offering(self.rules), takes_self=True),
     )
 
     def __attrs_post_init__(self) -> None:
@@ -218,8 +227,13 @@ class Sale:
 
         When several rules cover the same line, the lowest price wins.
         """
+        rules = self._by_offering.get(offering_id)
+        if rules is None:
+            return None
+        if len(rules) == 1:
+            return rules[0].sale_price(offering_id, period, list_price)
         best: int | None = None
-        for rule in self._by_offering.get(offering_id, ()):
+        for rule in rules:
             price = rule.sale_price(offering_id, period, list_price)
             if price is not None and (best is None or price < best):
                 best = price

@@ -35,7 +35,6 @@ from checkout_core.errors import (
 __all__ = [
     "NO_USAGE",
     "Coupon",
-    "CouponDiscount",
     "CouponKind",
     "CouponUsage",
     "normalize_code",
@@ -45,7 +44,7 @@ _CODE: Final = re.compile(r"[A-Z0-9_\-]{1,64}")
 _HUNDRED_PERCENT: Final = Rate.percent(100).ppm
 
 
-def normalize_code(code: str) -> str:
+def normalize_code(code: object) -> str:
     """A coupon code as stored and compared: trimmed and upper-cased.
 
     Codes are case-insensitive; anything that cannot be a code is
@@ -76,21 +75,13 @@ NO_USAGE: Final = CouponUsage()
 """A coupon that was never redeemed."""
 
 
-@frozen
-class CouponDiscount:
-    """What a coupon takes off: in all, and line by line in the cart's order."""
-
-    total: int
-    per_line: tuple[int, ...]
-
-
-def _optional_positive(_: object, attribute: object, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+def _optional_positive(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and (type(value) is not int or value <= 0):
         raise InvalidAmount(f"{value!r} must be a positive integer or None")
 
 
-def _optional_non_negative(_: object, attribute: object, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+def _optional_non_negative(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and (type(value) is not int or value < 0):
         raise InvalidAmount(f"{value!r} must be a non-negative integer or None")
 
 
@@ -119,12 +110,16 @@ class Coupon:
     stacks_with_sale: bool = True
     active: bool = True
     rounding: Rounding = Rounding.HALF_UP
+    # Every estimate that applies the coupon shows it: worded once, not per estimate.
+    _description: str = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if (self.percent_off is None) == (self.amount_off is None):
             raise InvalidRequest(f"coupon {self.code} has either a percent_off or an amount_off")
         if self.percent_off is not None and not 0 < self.percent_off.ppm <= _HUNDRED_PERCENT:
-            raise InvalidRate(f"a coupon takes off more than 0% and at most 100%, not {self.percent_off}")
+            raise InvalidRate(
+                f"a coupon takes off more than 0% and at most 100%, not {self.percent_off}"
+            )
         uses_amounts = (self.amount_off, self.max_discount, self.min_subtotal) != (None, None, None)
         if uses_amounts and self.currency is None:
             raise InvalidRequest(f"coupon {self.code} names amounts, so it needs a currency")
@@ -134,6 +129,7 @@ class Coupon:
             and self.valid_until <= self.valid_from
         ):
             raise InvalidRequest(f"coupon {self.code} ends before it starts")
+        object.__setattr__(self, "_description", self._describe())
 
     @property
     def kind(self) -> CouponKind:
@@ -142,19 +138,18 @@ class Coupon:
 
     def describe(self) -> str:
         """What the coupon takes off, in words (``"20% off"``, ``"500.00 INR off"``)."""
-        if self.percent_off is None:
-            return f"{self._money(self.amount_off)} off"
-        if self.max_discount is None:
-            return f"{self.percent_off} off"
-        return f"{self.percent_off} off, up to {self._money(self.max_discount)}"
+        return self._description
 
-    def _money(self, amount: int | None) -> Money:
-        assert amount is not None and self.currency is not None  # noqa: S101 - checked on creation
-        return Money(amount, self.currency)
+    def _describe(self) -> str:
+        currency = self.currency
+        if self.amount_off is not None and currency is not None:
+            return f"{Money(self.amount_off, currency)} off"
+        text = f"{self.percent_off} off"
+        if self.max_discount is not None and currency is not None:
+            text += f", up to {Money(self.max_discount, currency)}"
+        return text
 
-    def check_availability(
-        self, *, now: datetime, usage: CouponUsage, user_id: str | None
-    ) -> None:
+    def check_availability(self, *, now: datetime, usage: CouponUsage, user_id: str | None) -> None:
         """Refuse the coupon if it is off, outside its window or used up for this buyer.
 
         A coupon with a per-user limit needs a signed-in buyer: an anonymous
@@ -179,30 +174,39 @@ class Coupon:
         amounts: Sequence[int],
         *,
         offering_ids: Sequence[str],
-        on_sale: Sequence[bool],
+        sale_discounts: Sequence[int],
         currency: Currency,
-    ) -> CouponDiscount:
-        """What the coupon takes off lines costing ``amounts`` (after any sale, before tax).
+    ) -> list[int]:
+        """What the coupon takes off each line costing ``amounts`` (after any sale, before tax).
 
-        ``offering_ids`` and ``on_sale`` say, line by line, what each line is
-        and whether a sale lowered it. Refuses a cart in another currency, a
-        cart with no eligible line and a cart below the minimum subtotal. The
-        discount never exceeds the eligible amount and is allocated over the
-        eligible lines by their amounts.
+        ``offering_ids`` and ``sale_discounts`` say, line by line, what each
+        line is and what a sale took off it. Refuses a cart in another
+        currency, a cart with no eligible line and a cart below the minimum
+        subtotal. The discount never exceeds the eligible amount and is
+        allocated over the eligible lines by their amounts.
         """
-        if self.currency is not None and self.currency != currency:
+        if (
+            self.currency is not None
+            and self.currency is not currency
+            and self.currency != currency
+        ):
             raise CouponNotApplicable(f"the coupon is for {self.currency.code} carts")
         covered = self.offering_ids
-        stacks = self.stacks_with_sale
-        weights = [
-            amount
-            if (covered is None or offering_id in covered) and (stacks or not sale) and amount > 0
-            else 0
-            for amount, offering_id, sale in zip(amounts, offering_ids, on_sale, strict=True)
-        ]
+        if covered is None and self.stacks_with_sale:
+            weights = list(amounts)
+        else:
+            stacks = self.stacks_with_sale
+            weights = [
+                amount
+                if (covered is None or offering_id in covered) and (stacks or not sale)
+                else 0
+                for amount, offering_id, sale in zip(
+                    amounts, offering_ids, sale_discounts, strict=True
+                )
+            ]
         base = sum(weights)
-        if not base:
-            if not stacks and any(on_sale):
+        if base <= 0:
+            if not self.stacks_with_sale and any(sale_discounts):
                 raise CouponNotApplicable("the coupon does not combine with the sale")
             raise CouponNotApplicable("the coupon does not cover these products")
         if self.min_subtotal is not None:
@@ -218,4 +222,4 @@ class Coupon:
         if self.max_discount is not None:
             wanted = min(wanted, self.max_discount)
         total = min(wanted, base)
-        return CouponDiscount(total=total, per_line=tuple(allocate(total, weights)))
+        return allocate(total, weights)

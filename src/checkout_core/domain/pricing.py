@@ -45,7 +45,7 @@ class DiscountKind(enum.StrEnum):
     COUPON = "coupon"
 
 
-@frozen
+@frozen(slots=False)
 class DiscountNote:
     """One discount rule and what it did: the amount it took off, or why it took nothing.
 
@@ -63,7 +63,7 @@ class DiscountNote:
     error_code: int | None = None
 
 
-@frozen
+@frozen(slots=False)
 class EstimateLine:
     """One priced line.
 
@@ -98,7 +98,7 @@ class EstimateLine:
         return _percentage(self.discount, self.base_price)
 
 
-@frozen
+@frozen(slots=False)
 class Estimate:
     """A priced cart: totals, lines and the notes on every discount.
 
@@ -150,74 +150,92 @@ def _percentage(part: int, whole: int) -> int:
     return divide(part * 100, whole, Rounding.DOWN) if whole > 0 else 0
 
 
-def _list_prices(cart: Cart, offerings: Mapping[str, Offering]) -> tuple[list[int], Currency]:
-    """The list price of each line from the catalog, refusing lines no longer sold."""
-    base = []
-    currency = None
-    for line in cart.lines:
-        offering = offerings.get(line.offering_id)
-        if offering is None:
-            raise UnknownOffering(f"{line.offering_id} does not exist")
-        if not offering.active:
-            raise OfferingInactive(f"{line.offering_id} is no longer available")
-        if currency is None:
-            currency = offering.currency
-        elif offering.currency != currency:
-            raise MixedCurrencies
-        base.append(offering.list_price(line.period))
-    if currency is None:
-        raise EmptyCart
-    return base, currency
-
-
-def _sale_discounts(
-    cart: Cart, base: list[int], sale: Sale | None, now: datetime, notes: list[DiscountNote]
-) -> list[int]:
-    """The discount the sale takes off each line, noting what it did and why not."""
+def _running_sale(cart: Cart, sale: Sale | None, now: datetime) -> tuple[Sale | None, str | None]:
+    """The sale to apply to the cart, or why the cart's sale cannot be applied."""
     slug = cart.sale_slug
     if slug is None:
-        return [0] * len(base)
+        return None, None
     if sale is None or sale.slug != slug:
-        why = "the sale does not exist"
-    elif not sale.is_running(now):
-        why = "the sale has not started" if now < sale.starts_at else "the sale has ended"
-    else:
-        return _running_sale_discounts(cart, base, sale, notes)
-    notes.append(DiscountNote(DiscountKind.SALE, slug, False, 0, why, cart.offering_ids))
-    return [0] * len(base)
+        return None, "the sale does not exist"
+    if now < sale.starts_at:
+        return None, "the sale has not started"
+    if now >= sale.ends_at:
+        return None, "the sale has ended"
+    return sale, None
 
 
-def _running_sale_discounts(
-    cart: Cart, base: list[int], sale: Sale, notes: list[DiscountNote]
-) -> list[int]:
-    discounts = []
-    # Lines are grouped by outcome so a note covers all the lines it explains.
-    outcomes: dict[str, list[str]] = {}
-    for line, list_price in zip(cart.lines, base, strict=True):
-        price = sale.sale_price(line.offering_id, line.period, list_price)
-        if price is None:
-            outcome = "the sale does not cover this product"
-        elif price >= list_price:
-            outcome = "the sale price is not below the list price"
-        else:
-            outcome = ""
-        discounts.append(list_price - price if price is not None and not outcome else 0)
-        outcomes.setdefault(outcome, []).append(line.offering_id)
-    for outcome, offering_ids in outcomes.items():
-        if outcome:
-            notes.append(DiscountNote(DiscountKind.SALE, sale.slug, False, 0, outcome, tuple(offering_ids)))
-        else:
-            notes.append(
-                DiscountNote(DiscountKind.SALE, sale.slug, True, sum(discounts), "sale price", tuple(offering_ids))
-            )
-    return discounts
+@frozen(slots=False)
+class _Prices:
+    """Each line's list price, what the sale takes off it and what is left."""
+
+    currency: Currency
+    base: list[int]
+    sale_discounts: list[int]
+    after_sale: list[int]
+
+
+def _list_and_sale_prices(  # noqa: C901 - one pass over the lines keeps pricing linear
+    cart: Cart, offerings: Mapping[str, Offering], sale: Sale | None, notes: list[DiscountNote]
+) -> _Prices:
+    """Price each line from the catalog and apply the running ``sale``, if any.
+
+    Refuses lines the catalog no longer sells. Notes what the sale did, with
+    the lines it left alone grouped by reason: one note per reason.
+    """
+    currency = None
+    base: list[int] = []
+    sale_discounts: list[int] = []
+    after_sale: list[int] = []
+    applied: list[str] = []
+    refused: dict[str, list[str]] = {}
+    for line in cart.lines:
+        offering_id = line.offering_id
+        offering = offerings.get(offering_id)
+        if offering is None:
+            raise UnknownOffering(f"{offering_id} does not exist")
+        if not offering.active:
+            raise OfferingInactive(f"{offering_id} is no longer available")
+        if currency is None:
+            currency = offering.currency
+        elif offering.currency is not currency and offering.currency != currency:
+            raise MixedCurrencies
+        period = line.period
+        list_price = offering.plan_for(period).unit_price * period.value
+        base.append(list_price)
+        price = None if sale is None else sale.sale_price(offering_id, period, list_price)
+        if price is not None and price < list_price:
+            sale_discounts.append(list_price - price)
+            after_sale.append(price)
+            applied.append(offering_id)
+            continue
+        sale_discounts.append(0)
+        after_sale.append(list_price)
+        if sale is not None:
+            reason = "the sale does not cover this product" if price is None else _NOT_BELOW_LIST
+            refused.setdefault(reason, []).append(offering_id)
+    if currency is None:
+        raise EmptyCart
+    if sale is not None:
+        if applied:
+            taken = sum(sale_discounts)
+            notes.append(_sale_note(sale.slug, "sale price", tuple(applied), taken))
+        notes.extend(_sale_note(sale.slug, why, tuple(ids)) for why, ids in refused.items())
+    return _Prices(currency, base, sale_discounts, after_sale)
+
+
+_NOT_BELOW_LIST = "the sale price is not below the list price"
+
+
+def _sale_note(
+    slug: str, reason: str, offering_ids: tuple[str, ...], amount: int = 0
+) -> DiscountNote:
+    return DiscountNote(DiscountKind.SALE, slug, amount > 0, amount, reason, offering_ids)
 
 
 def _coupon_discounts(  # noqa: PLR0913 - the coupon's rules need all of these
     cart: Cart,
-    after_sale: list[int],
-    sale_discounts: list[int],
-    currency: Currency,
+    prices: _Prices,
+    *,
     coupon: Coupon | None,
     usage: CouponUsage,
     now: datetime,
@@ -226,28 +244,48 @@ def _coupon_discounts(  # noqa: PLR0913 - the coupon's rules need all of these
     """The discount the cart's coupon takes off each line, with a note, and the code used."""
     code = cart.coupon_code
     if code is None:
-        return [0] * len(after_sale), None
+        return [0] * len(prices.base), None
+    offering_ids = cart.offering_ids
     try:
         if coupon is None or coupon.code != code:
             raise CouponInvalid
         coupon.check_availability(now=now, usage=usage, user_id=cart.owner_id)
-        discount = coupon.discount_for(
-            after_sale,
-            offering_ids=cart.offering_ids,
-            on_sale=[sale > 0 for sale in sale_discounts],
-            currency=currency,
+        shares = coupon.discount_for(
+            prices.after_sale,
+            offering_ids=offering_ids,
+            sale_discounts=prices.sale_discounts,
+            currency=prices.currency,
         )
     except CouponRejected as refusal:
         reason = refusal.detail or refusal.message
         notes.append(
-            DiscountNote(DiscountKind.COUPON, code, False, 0, reason, cart.offering_ids, refusal.code)
+            DiscountNote(
+                DiscountKind.COUPON,
+                code,
+                applied=False,
+                amount=0,
+                reason=reason,
+                offering_ids=offering_ids,
+                error_code=refusal.code,
+            )
         )
-        return [0] * len(after_sale), None
-    covered = tuple(
-        line.offering_id for line, amount in zip(cart.lines, discount.per_line, strict=True) if amount
+        return [0] * len(prices.base), None
+    covered = (
+        offering_ids
+        if all(shares)
+        else tuple(i for i, share in zip(offering_ids, shares, strict=True) if share)
     )
-    notes.append(DiscountNote(DiscountKind.COUPON, code, True, discount.total, coupon.describe(), covered))
-    return list(discount.per_line), code
+    notes.append(
+        DiscountNote(
+            DiscountKind.COUPON,
+            code,
+            applied=True,
+            amount=sum(shares),
+            reason=coupon.describe(),
+            offering_ids=covered,
+        )
+    )
+    return shares, code
 
 
 def price_cart(  # noqa: PLR0913 - pricing is a function of all of these and nothing else
@@ -270,37 +308,38 @@ def price_cart(  # noqa: PLR0913 - pricing is a function of all of these and not
     currencies); a sale or coupon that does not apply is explained in the
     estimate's notes instead.
     """
-    base, currency = _list_prices(cart, offerings)
     notes: list[DiscountNote] = []
-    sale_discounts = _sale_discounts(cart, base, sale, now, notes)
-    after_sale = [b - d for b, d in zip(base, sale_discounts, strict=True)]
+    running, why_not = _running_sale(cart, sale, now)
+    if why_not is not None and cart.sale_slug is not None:
+        notes.append(_sale_note(cart.sale_slug, why_not, cart.offering_ids))
+    prices = _list_and_sale_prices(cart, offerings, running, notes)
     coupon_discounts, applied_code = _coupon_discounts(
-        cart, after_sale, sale_discounts, currency, coupon, coupon_usage, now, notes
+        cart, prices, coupon=coupon, usage=coupon_usage, now=now, notes=notes
     )
-    taxed = tax.apply([a - c for a, c in zip(after_sale, coupon_discounts, strict=True)], currency)
-    lines = tuple(
+    base, sale_discounts, after_sale = prices.base, prices.sale_discounts, prices.after_sale
+    if applied_code is None:
+        taxed = tax.apply(after_sale, prices.currency)
+    else:
+        taxed = tax.apply(
+            [a - c for a, c in zip(after_sale, coupon_discounts, strict=True)], prices.currency
+        )
+    lines = [
         EstimateLine(
-            offering_id=line.offering_id,
-            period=line.period,
-            base_price=line_base,
-            sale_discount=line_sale,
-            coupon_discount=line_coupon,
-            subtotal=net,
-            tax=line_tax,
+            line.offering_id, line.period, line_base, line_sale, line_coupon, net, line_tax
         )
         for line, line_base, line_sale, line_coupon, net, line_tax in zip(
             cart.lines, base, sale_discounts, coupon_discounts, taxed.net, taxed.tax, strict=True
         )
-    )
+    ]
     return Estimate(
-        currency=currency,
-        tax_rate=tax.rate,
-        tax_mode=tax.mode,
-        base_price=sum(base),
-        discount_amount=sum(sale_discounts) + sum(coupon_discounts),
-        sub_total=sum(taxed.net),
-        tax_total=sum(taxed.tax),
-        lines=lines,
-        notes=tuple(notes),
-        coupon_code=applied_code,
+        prices.currency,
+        tax.rate,
+        tax.mode,
+        sum(base),
+        sum(sale_discounts) + sum(coupon_discounts),
+        sum(taxed.net),
+        sum(taxed.tax),
+        tuple(lines),
+        tuple(notes),
+        applied_code,
     )

@@ -8,7 +8,8 @@ Two ways of rounding are offered:
   unit (whole rupees, as Indian invoices often are) and the tax absorbs the
   round-off; the tax total is then split over the lines by largest remainder
   so the lines still add up. The round-off never makes the tax negative: when
-  rounding would take the total below the pre-tax amount it rounds up instead.
+  rounding down would take the total below the pre-tax amount, the total is
+  the pre-tax amount and the tax is zero.
 
 Prices may include the tax (``INCLUSIVE``): then each line's pre-tax amount
 is the price divided by one plus the rate, rounded to the minor unit.
@@ -22,7 +23,7 @@ from typing import Final
 
 from attrs import frozen
 
-from checkout_core.domain.money import Currency, Rate, Rounding, allocate, divide
+from checkout_core.domain.money import Currency, Rate, Rounding, allocate, divide, divide_each
 
 __all__ = ["GST_RATE", "TaxLines", "TaxMode", "TaxPolicy", "TaxRounding"]
 
@@ -46,7 +47,7 @@ class TaxRounding(enum.StrEnum):
     TOTAL_TO_MAJOR_UNIT = "total_to_major_unit"
 
 
-@frozen
+@frozen(slots=False)
 class TaxLines:
     """The pre-tax amount and the tax of each line, in the lines' order."""
 
@@ -74,21 +75,19 @@ class TaxPolicy:
         if self.mode is TaxMode.EXCLUSIVE:
             net = tuple(amounts)
             if self.rounding is TaxRounding.PER_LINE:
-                rate = self.rate
-                mode = self.rounding_mode
-                return TaxLines(net, tuple(rate.of(amount, mode) for amount in net))
+                return TaxLines(net, tuple(self.rate.of_each(net, self.rounding_mode)))
             exact_total_numerator = sum(net) * (_PPM + self.rate.ppm)
-            total = self._to_major_unit(exact_total_numerator, _PPM, currency, floor=sum(net))
+            total = self._to_major_unit(exact_total_numerator, _PPM, currency, at_least=sum(net))
         else:
-            net = tuple(self.net_of(amount) for amount in amounts)
+            gross_per_net = _PPM + self.rate.ppm
+            net = tuple(divide_each(amounts, gross_per_net, self.rounding_mode, scale=_PPM))
             if self.rounding is TaxRounding.PER_LINE:
                 return TaxLines(net, tuple(a - n for a, n in zip(amounts, net, strict=True)))
-            total = self._to_major_unit(sum(amounts), 1, currency, floor=sum(net))
+            total = self._to_major_unit(sum(amounts), 1, currency, at_least=sum(net))
         return TaxLines(net, tuple(allocate(total - sum(net), net)))
 
-    def _to_major_unit(self, numerator: int, denominator: int, currency: Currency, *, floor: int) -> int:
+    def _to_major_unit(
+        self, numerator: int, denominator: int, currency: Currency, *, at_least: int
+    ) -> int:
         unit = currency.minor_per_major
-        total = divide(numerator, denominator * unit, self.rounding_mode) * unit
-        if total < floor:
-            total = divide(numerator, denominator * unit, Rounding.UP) * unit
-        return total
+        return max(divide(numerator, denominator * unit, self.rounding_mode) * unit, at_least)

@@ -1,0 +1,1 @@
+"""Use cases: the core's services, which reach the world only through ports."""
