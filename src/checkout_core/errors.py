@@ -22,7 +22,7 @@ The tree::
     │   ├── InvalidRate                  1005  422
     │   ├── InvalidPeriod                1006  422
     │   └── InvalidAnalyticsData         1007  422
-    ├── CartError
+    ├── CartError                               422
     │   ├── CartNotFound                 1101  404
     │   ├── CartExpired                  1102  410
     │   ├── CartNotActive                1103  409
@@ -44,20 +44,20 @@ The tree::
     │   ├── CouponMinimumNotMet          2009  422
     │   ├── CouponNotApplicable          2010  422
     │   └── CouponRequiresSignIn         2011  401
-    ├── OrderError
+    ├── OrderError                              409
     │   ├── OrderNotFound                3001  404
     │   └── IllegalOrderTransition       3002  409
-    ├── PaymentError
+    ├── PaymentError                            409
     │   ├── PaymentNotFound              4001  404
     │   ├── IllegalPaymentTransition     4002  409
     │   ├── PaymentAmountMismatch        4003  409
     │   ├── RefundExceedsCaptured        4004  422
     │   └── PaymentsUnavailable          4005  503
-    ├── IdempotencyError
+    ├── IdempotencyError                        422
     │   ├── IdempotencyKeyInvalid        5001  422
     │   ├── IdempotencyKeyMismatch       5002  422
     │   └── IdempotencyKeyInProgress     5003  409
-    └── AccessError
+    └── AccessError                             403
         └── AuthenticationRequired       9001  401
 
 Codes are never reused: a code that is retired stays retired.
