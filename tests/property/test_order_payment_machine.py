@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from checkout_core.domain.orders import TRANSITIONS, Order, OrderStatus
-from checkout_core.domain.payments import Payment, PaymentEvent, PaymentEventKind, PaymentStatus
+from checkout_core.domain.payment_events import PaymentEvent, PaymentEventKind
+from checkout_core.domain.payments import Payment, PaymentStatus
 from checkout_core.domain.pricing import Estimate
 from checkout_core.errors import (
     IllegalOrderTransition,

@@ -16,8 +16,8 @@ from typing import Final
 from attrs import Factory, field, frozen
 
 from checkout_core.domain.money import Currency, Rate, Rounding
+from checkout_core.domain.validators import non_negative
 from checkout_core.errors import (
-    InvalidAmount,
     InvalidPeriod,
     InvalidRate,
     InvalidRequest,
@@ -76,17 +76,12 @@ class Period:
         return f"{self.value} {self.unit}{'s' if self.value != 1 else ''}"
 
 
-def _non_negative_amount(_instance: object, _attribute: object, value: int) -> None:
-    if type(value) is not int or value < 0:
-        raise InvalidAmount(f"a price is a non-negative integer of the minor unit, not {value!r}")
-
-
 @frozen
 class PricePlan:
     """The list price of one period unit and how many units may be bought."""
 
     unit: PeriodUnit = field(converter=_period_unit)
-    unit_price: int = field(validator=_non_negative_amount)
+    unit_price: int = field(validator=non_negative)
     min_value: int = field(default=1, converter=_period_value)
     max_value: int = field(default=MAX_PERIOD_VALUE, converter=_period_value)
 
@@ -147,11 +142,11 @@ class SalePrice:
 
     offering_id: str
     unit: PeriodUnit = field(converter=_period_unit)
-    unit_price: int = field(validator=_non_negative_amount)
+    unit_price: int = field(validator=non_negative)
 
-    def sale_price(self, offering_id: str, period: Period, list_price: int) -> int | None:
-        """The price of ``period`` under this rule, or ``None`` when it does not cover it."""
-        if offering_id != self.offering_id or period.unit is not self.unit:
+    def price_for(self, period: Period, list_price: int) -> int | None:
+        """The price of ``period`` of the offering under this rule; ``None`` for another unit."""
+        if period.unit is not self.unit:
             return None
         return min(self.unit_price * period.value, list_price)
 
@@ -169,11 +164,9 @@ class SalePercentage:
     rate: Rate = field(validator=_percentage_off)
     rounding: Rounding = Rounding.HALF_UP
 
-    def sale_price(self, offering_id: str, period: Period, list_price: int) -> int | None:
-        """The price of ``period`` under this rule, or ``None`` when it does not cover it."""
-        del period  # a percentage covers every period of its offering
-        if offering_id != self.offering_id:
-            return None
+    def price_for(self, period: Period, list_price: int) -> int:
+        """The price of ``period`` of the offering under this rule: every period is covered."""
+        del period
         return list_price - self.rate.of(list_price, self.rounding)
 
 
@@ -227,14 +220,9 @@ class Sale:
 
         When several rules cover the same line, the lowest price wins.
         """
-        rules = self._by_offering.get(offering_id)
-        if rules is None:
-            return None
-        if len(rules) == 1:
-            return rules[0].sale_price(offering_id, period, list_price)
         best: int | None = None
-        for rule in rules:
-            price = rule.sale_price(offering_id, period, list_price)
+        for rule in self._by_offering.get(offering_id, ()):
+            price = rule.price_for(period, list_price)
             if price is not None and (best is None or price < best):
                 best = price
         return best

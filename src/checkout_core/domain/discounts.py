@@ -18,6 +18,7 @@ from typing import Final
 from attrs import field, frozen
 
 from checkout_core.domain.money import Currency, Money, Rate, Rounding, allocate
+from checkout_core.domain.validators import optional_non_negative, optional_positive
 from checkout_core.errors import (
     CouponExhausted,
     CouponExpired,
@@ -27,7 +28,6 @@ from checkout_core.errors import (
     CouponNotYetValid,
     CouponRequiresSignIn,
     CouponUserLimitReached,
-    InvalidAmount,
     InvalidRate,
     InvalidRequest,
 )
@@ -75,16 +75,6 @@ NO_USAGE: Final = CouponUsage()
 """A coupon that was never redeemed."""
 
 
-def _optional_positive(_instance: object, _attribute: object, value: int | None) -> None:
-    if value is not None and (type(value) is not int or value <= 0):
-        raise InvalidAmount(f"{value!r} must be a positive integer or None")
-
-
-def _optional_non_negative(_instance: object, _attribute: object, value: int | None) -> None:
-    if value is not None and (type(value) is not int or value < 0):
-        raise InvalidAmount(f"{value!r} must be a non-negative integer or None")
-
-
 @frozen
 class Coupon:
     """A discount code with its rules.
@@ -98,14 +88,14 @@ class Coupon:
 
     code: str = field(converter=normalize_code)
     percent_off: Rate | None = None
-    amount_off: int | None = field(default=None, validator=_optional_positive)
+    amount_off: int | None = field(default=None, validator=optional_positive)
     currency: Currency | None = None
-    max_discount: int | None = field(default=None, validator=_optional_positive)
-    min_subtotal: int | None = field(default=None, validator=_optional_non_negative)
+    max_discount: int | None = field(default=None, validator=optional_positive)
+    min_subtotal: int | None = field(default=None, validator=optional_non_negative)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    usage_limit: int | None = field(default=None, validator=_optional_positive)
-    per_user_limit: int | None = field(default=None, validator=_optional_positive)
+    usage_limit: int | None = field(default=None, validator=optional_positive)
+    per_user_limit: int | None = field(default=None, validator=optional_positive)
     offering_ids: frozenset[str] | None = None
     stacks_with_sale: bool = True
     active: bool = True

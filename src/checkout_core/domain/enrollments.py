@@ -14,6 +14,7 @@ from attrs import Attribute, field, frozen
 
 from checkout_core.domain.catalog import Period
 from checkout_core.domain.orders import OrderStatus
+from checkout_core.domain.validators import aware
 from checkout_core.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -32,11 +33,6 @@ def _enrollment_id(_: object, attribute: Attribute[str], value: str) -> None:
         raise InvalidRequest(f"an enrollment's {attribute.name} starts with 'enr_', not {value!r}")
 
 
-def _aware(_: object, attribute: Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRequest(f"{attribute.name} must be timezone-aware, not {value!r}")
-
-
 @frozen
 class Enrollment:
     """A buyer's place in an offering, for a period, bought by an order."""
@@ -46,7 +42,7 @@ class Enrollment:
     offering_id: str
     period: Period
     order_token: str
-    created_at: datetime = field(validator=_aware)
+    created_at: datetime = field(validator=aware)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Final, TypeAlias
 
-from attrs import Attribute, evolve, field, frozen
+from attrs import evolve, field, frozen
 
+from checkout_core.domain.validators import aware_state, require_aware
 from checkout_core.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyInvalid,
@@ -135,15 +136,6 @@ def _canonical(value: object, path: str) -> object:
     raise InvalidRequest(f"{path} is a {type(value).__name__}, which has no canonical JSON form")
 
 
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
-def _aware(_instance: object, attribute: Attribute[datetime], value: datetime) -> None:
-    _require_aware(value, attribute.name)
-
-
 def _positive(duration: timedelta, name: str) -> None:
     if duration <= timedelta(0):
         raise ValueError(f"{name} must be positive, not {duration}")
@@ -162,9 +154,9 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     state: IdempotencyState
-    created_at: datetime = field(validator=_aware)
-    expires_at: datetime = field(validator=_aware)
-    locked_until: datetime = field(validator=_aware)
+    created_at: datetime = field(validator=aware_state)
+    expires_at: datetime = field(validator=aware_state)
+    locked_until: datetime = field(validator=aware_state)
     status_code: int | None = None
     response_body: str | None = None
     """The stored response as text (``""`` for a response without a body)."""
@@ -197,7 +189,7 @@ class IdempotencyRecord:
             IdempotencyKeyInvalid: ``key`` is not a valid key.
             ValueError: ``now`` is naive, or ``ttl`` or ``lease`` is not positive.
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         _positive(ttl, "ttl")
         _positive(lease, "lease")
         return cls(
@@ -304,7 +296,7 @@ def decide(existing: IdempotencyRecord | None, fingerprint: str, now: datetime) 
         IdempotencyKeyInProgress: the first request with the key is still running.
         ValueError: ``now`` is naive.
     """
-    _require_aware(now, "now")
+    require_aware(now, "now")
     if existing is None or existing.is_expired(now):
         return Proceed()
     if existing.fingerprint != fingerprint:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 from attrs import Attribute, evolve, field, frozen
 
 from checkout_core.domain.pricing import Estimate
+from checkout_core.domain.validators import aware, is_positive_amount
 from checkout_core.errors import (
     IllegalOrderTransition,
     InvalidAmount,
@@ -71,20 +72,11 @@ TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = MappingProxyT
 _REFUND_STATES: Final = frozenset({_S.PARTIALLY_REFUNDED, _S.REFUNDED})
 
 
-def _aware(_: object, attribute: Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRequest(f"{attribute.name} must be timezone-aware, not {value!r}")
-
-
 def _refunded_amount(order: Order, attribute: Attribute[int], value: int) -> None:
     if not 0 <= value <= order.pricing.total:
         raise RefundExceedsCaptured(
             f"order {order.token}: {attribute.name} {value} is outside 0 to {order.pricing.total}"
         )
-
-
-def _is_positive_amount(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 @frozen
@@ -102,8 +94,8 @@ class Order:
     status: OrderStatus = field(converter=OrderStatus)
     pricing: Estimate
     coupon_code: str | None
-    created_at: datetime = field(validator=_aware)
-    updated_at: datetime = field(validator=_aware)
+    created_at: datetime = field(validator=aware)
+    updated_at: datetime = field(validator=aware)
     refunded_amount: int = field(default=0, validator=_refunded_amount)
 
     def __attrs_post_init__(self) -> None:
@@ -211,7 +203,7 @@ class Order:
         id) before they reach the order, so every call here adds to the
         refunded amount.
         """
-        if not _is_positive_amount(amount):
+        if not is_positive_amount(amount):
             raise InvalidAmount(f"a refund is of a positive amount, not {amount!r}")
         refunded = self.refunded_amount + amount
         status = OrderStatus.REFUNDED if refunded >= self.total else OrderStatus.PARTIALLY_REFUNDED

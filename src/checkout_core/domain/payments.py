@@ -24,9 +24,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
-from attrs import Attribute, evolve, field, frozen
+from attrs import evolve, field, frozen
 
 from checkout_core.domain.money import Currency
+from checkout_core.domain.payment_events import PaymentEvent, PaymentEventKind
+from checkout_core.domain.validators import aware, non_negative
 from checkout_core.errors import (
     CurrencyMismatch,
     IllegalPaymentTransition,
@@ -41,8 +43,6 @@ __all__ = [
     "Outcome",
     "Payment",
     "PaymentChange",
-    "PaymentEvent",
-    "PaymentEventKind",
     "PaymentStatus",
 ]
 
@@ -64,15 +64,6 @@ CAPTURED_STATES: Final = frozenset(
 """The states of a payment whose money was taken; a payment never leaves them."""
 
 
-class PaymentEventKind(enum.StrEnum):
-    """What a provider reported about a payment."""
-
-    AUTHORIZED = "authorized"
-    CAPTURED = "captured"
-    FAILED = "failed"
-    REFUNDED = "refunded"
-
-
 class Outcome(enum.StrEnum):
     """What applying a provider event did to a payment."""
 
@@ -84,97 +75,8 @@ class Outcome(enum.StrEnum):
     """The event came too late to matter; nothing changed."""
 
 
-def _is_amount(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _non_negative(_: object, attribute: Attribute[int], value: int) -> None:
-    if not _is_amount(value):
-        raise InvalidAmount(f"{attribute.name} is a non-negative integer, not {value!r}")
-
-
-def _optional_non_negative(_: object, attribute: Attribute[int | None], value: int | None) -> None:
-    if value is not None and not _is_amount(value):
-        raise InvalidAmount(f"{attribute.name} is a non-negative integer or None, not {value!r}")
-
-
 def _string_set(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
-
-
-def _aware(_: object, attribute: Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidRequest(f"{attribute.name} must be timezone-aware, not {value!r}")
-
-
-@frozen
-class PaymentEvent:
-    """One thing a provider reported about a payment, as parsed from its webhook or API.
-
-    A capture carries the amount taken; a refund carries its amount and the
-    provider's refund id, by which repeated deliveries are recognised.
-    ``currency``, when the provider reports it, is checked against the
-    payment's.
-    """
-
-    kind: PaymentEventKind = field(converter=PaymentEventKind)
-    occurred_at: datetime = field(validator=_aware)
-    amount: int | None = field(default=None, validator=_optional_non_negative)
-    refund_id: str | None = None
-    failure_code: str | None = None
-    failure_reason: str | None = None
-    currency: Currency | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.kind is PaymentEventKind.REFUNDED:
-            if not self.refund_id:
-                raise InvalidRequest("a refund event needs the provider's refund id")
-            if self.amount is None or self.amount <= 0:
-                raise InvalidAmount(f"a refund is of a positive amount, not {self.amount!r}")
-
-    @classmethod
-    def authorized(cls, occurred_at: datetime) -> PaymentEvent:
-        """The provider authorized the payment; the money is held, not yet taken."""
-        return cls(PaymentEventKind.AUTHORIZED, occurred_at)
-
-    @classmethod
-    def captured(
-        cls, amount: int, occurred_at: datetime, currency: Currency | None = None
-    ) -> PaymentEvent:
-        """The provider took ``amount`` minor units."""
-        return cls(PaymentEventKind.CAPTURED, occurred_at, amount=amount, currency=currency)
-
-    @classmethod
-    def failed(
-        cls,
-        occurred_at: datetime,
-        failure_code: str | None = None,
-        failure_reason: str | None = None,
-    ) -> PaymentEvent:
-        """The provider reported the attempt failed, with its code and reason when given."""
-        return cls(
-            PaymentEventKind.FAILED,
-            occurred_at,
-            failure_code=failure_code,
-            failure_reason=failure_reason,
-        )
-
-    @classmethod
-    def refunded(
-        cls,
-        refund_id: str,
-        amount: int,
-        occurred_at: datetime,
-        currency: Currency | None = None,
-    ) -> PaymentEvent:
-        """The provider refunded ``amount`` minor units under its refund ``refund_id``."""
-        return cls(
-            PaymentEventKind.REFUNDED,
-            occurred_at,
-            amount=amount,
-            refund_id=refund_id,
-            currency=currency,
-        )
 
 
 @frozen
@@ -190,16 +92,16 @@ class Payment:
     id: str
     order_token: str
     provider: str
-    amount: int = field(validator=_non_negative)
+    amount: int = field(validator=non_negative)
     currency: Currency
     status: PaymentStatus = field(converter=PaymentStatus)
-    created_at: datetime = field(validator=_aware)
-    updated_at: datetime = field(validator=_aware)
+    created_at: datetime = field(validator=aware)
+    updated_at: datetime = field(validator=aware)
     provider_ref: str | None = None
-    captured_amount: int = field(default=0, validator=_non_negative)
-    refunded_amount: int = field(default=0, validator=_non_negative)
+    captured_amount: int = field(default=0, validator=non_negative)
+    refunded_amount: int = field(default=0, validator=non_negative)
     refund_ids: frozenset[str] = field(default=frozenset(), converter=_string_set)
-    attempts: int = field(default=0, validator=_non_negative)
+    attempts: int = field(default=0, validator=non_negative)
     failure_code: str | None = None
     failure_reason: str | None = None
 
@@ -264,11 +166,16 @@ class Payment:
         """Apply what the provider reported, and say whether it changed anything."""
         match event.kind:
             case PaymentEventKind.AUTHORIZED:
-                return self._authorize(event)
+                return self._attempt(event, PaymentStatus.AUTHORIZED)
             case PaymentEventKind.CAPTURED:
                 return self._capture(event)
             case PaymentEventKind.FAILED:
-                return self._fail(event)
+                return self._attempt(
+                    event,
+                    PaymentStatus.FAILED,
+                    failure_code=event.failure_code,
+                    failure_reason=event.failure_reason,
+                )
             case PaymentEventKind.REFUNDED:
                 return self._refund(event)
 
@@ -283,34 +190,26 @@ class Payment:
     def _next_attempts(self) -> int:
         return self.attempts + 1 if self.status is not PaymentStatus.AUTHORIZED else self.attempts
 
-    def _authorize(self, event: PaymentEvent) -> PaymentChange:
-        if self.status is PaymentStatus.AUTHORIZED:
+    def _attempt(
+        self,
+        event: PaymentEvent,
+        status: PaymentStatus,
+        *,
+        failure_code: str | None = None,
+        failure_reason: str | None = None,
+    ) -> PaymentChange:
+        # An authorization or a failure: where an attempt stands, until money is taken.
+        if self.status is status:
             return self._unchanged(Outcome.DUPLICATE)
         if self.is_captured:
             return self._unchanged(Outcome.IGNORED)
         return self._applied(
             evolve(
                 self,
-                status=PaymentStatus.AUTHORIZED,
+                status=status,
                 attempts=self._next_attempts(),
-                failure_code=None,
-                failure_reason=None,
-            ),
-            event,
-        )
-
-    def _fail(self, event: PaymentEvent) -> PaymentChange:
-        if self.status is PaymentStatus.FAILED:
-            return self._unchanged(Outcome.DUPLICATE)
-        if self.is_captured:
-            return self._unchanged(Outcome.IGNORED)
-        return self._applied(
-            evolve(
-                self,
-                status=PaymentStatus.FAILED,
-                attempts=self._next_attempts(),
-                failure_code=event.failure_code,
-                failure_reason=event.failure_reason,
+                failure_code=failure_code,
+                failure_reason=failure_reason,
             ),
             event,
         )

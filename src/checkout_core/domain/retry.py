@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Final
 
 from attrs import Attribute, evolve, field, frozen, validators
 
+from checkout_core.domain.validators import optional_aware_state, require_aware
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -164,18 +166,6 @@ class BreakerState(enum.StrEnum):
     """One probe call is let through to see whether the dependency recovered."""
 
 
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be a timezone-aware datetime")
-
-
-def _aware_or_none(_instance: object, attribute: Attribute[datetime | None], value: object) -> None:
-    if value is not None:
-        if not isinstance(value, datetime):
-            raise TypeError(f"{attribute.name} must be a datetime or None")
-        _require_aware(value, attribute.name)
-
-
 @frozen
 class CircuitBreaker:
     """The rules and the state of one circuit breaker, as a plain value.
@@ -202,9 +192,9 @@ class CircuitBreaker:
     """Whether calls are let through."""
     consecutive_failures: int = field(default=0, validator=[_integer, validators.ge(0)])
     """Failures since the last success."""
-    opened_at: datetime | None = field(default=None, validator=_aware_or_none)
+    opened_at: datetime | None = field(default=None, validator=optional_aware_state)
     """When the breaker last opened; ``None`` while closed."""
-    probe_started_at: datetime | None = field(default=None, validator=_aware_or_none)
+    probe_started_at: datetime | None = field(default=None, validator=optional_aware_state)
     """When the probe in flight started; set only while half open."""
 
     def __attrs_post_init__(self) -> None:
@@ -236,7 +226,7 @@ class CircuitBreaker:
         Raises:
             ValueError: ``now`` is naive.
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         if self.state is BreakerState.CLOSED:
             return True, self
         if self.retry_after(now) > _ZERO:
@@ -252,7 +242,7 @@ class CircuitBreaker:
         Raises:
             ValueError: ``now`` is naive.
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         return evolve(
             self,
             state=BreakerState.CLOSED,
@@ -272,7 +262,7 @@ class CircuitBreaker:
         Raises:
             ValueError: ``now`` is naive.
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         failures = self.consecutive_failures + 1
         if self.state is BreakerState.OPEN:
             return evolve(self, consecutive_failures=failures)
@@ -292,7 +282,7 @@ class CircuitBreaker:
         Raises:
             ValueError: ``now`` is naive.
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         if self.state is BreakerState.CLOSED:
             return _ZERO
         since = self.opened_at if self.state is BreakerState.OPEN else self.probe_started_at

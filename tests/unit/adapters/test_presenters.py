@@ -13,7 +13,7 @@ from checkout_core.errors import CartForbidden
 CATALOG = demo_catalog()
 
 
-def estimate(**tax_changes: Rate) -> Estimate:
+def estimate(rate: Rate | None = None) -> Estimate:
     cart = Cart.open(
         token="t",
         lines=[CartLine("int_123", Period(3, "month"))],
@@ -21,7 +21,7 @@ def estimate(**tax_changes: Rate) -> Estimate:
         now=DEMO_NOW,
         sale_slug="summer2024",
     ).with_coupon("NOPE")
-    tax = evolve(CATALOG.tax, **tax_changes)
+    tax = CATALOG.tax if rate is None else evolve(CATALOG.tax, rate=rate)
     return price_cart(
         cart, CATALOG.offerings, tax=tax, now=DEMO_NOW, sale=CATALOG.sales["summer2024"]
     )

@@ -16,7 +16,8 @@ from checkout_core.domain.events import (
     PaymentFailed,
 )
 from checkout_core.domain.orders import Order
-from checkout_core.domain.payments import Payment, PaymentEvent
+from checkout_core.domain.payment_events import PaymentEvent
+from checkout_core.domain.payments import Payment
 from checkout_core.errors import InvalidRequest
 from tests.strategies import build_estimate
 

@@ -7,13 +7,12 @@ import attrs
 import pytest
 
 from checkout_core.domain.money import Currency
+from checkout_core.domain.payment_events import PaymentEvent, PaymentEventKind
 from checkout_core.domain.payments import (
     CAPTURED_STATES,
     Outcome,
     Payment,
     PaymentChange,
-    PaymentEvent,
-    PaymentEventKind,
     PaymentStatus,
 )
 from checkout_core.errors import (
