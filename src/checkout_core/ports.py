@@ -1,15 +1,67 @@
 """The driven ports: what the core needs from the world, as ``typing.Protocol`` classes.
 
 Adapters in ``checkout_adapters`` implement them; the core never imports an
-adapter. Each port is named for its role.
+adapter. Each port is named for its role. Repositories live inside a
+:class:`UnitOfWork`: what they write is committed together or not at all,
+and the :class:`Outbox` is written in the same transaction as the change
+whose events it holds.
+
+Repositories raise nothing for business outcomes except where a method says
+so (a coupon whose limit the database refuses, a second order for a cart):
+there the database is the judge, because only it sees every concurrent
+writer. Faults of the world (a database down) are the adapters' own
+exceptions and travel up as they are.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
 
-__all__ = ["Clock", "IdGenerator"]
+from attrs import frozen
+
+from checkout_core.domain.cart import Cart
+from checkout_core.domain.catalog import Offering, Sale
+from checkout_core.domain.discounts import Coupon, CouponRedemption, CouponUsage
+from checkout_core.domain.enrollments import Enrollment
+from checkout_core.domain.events import DomainEvent
+from checkout_core.domain.gateway import (
+    PaymentSession,
+    PaymentSessionRequest,
+    ProviderStatus,
+    RefundReceipt,
+    RefundRequest,
+    WebhookEvent,
+)
+from checkout_core.domain.idempotency import IdempotencyRecord
+from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
+from checkout_core.domain.orders import Order
+from checkout_core.domain.payments import Payment
+
+__all__ = [
+    "AlertSink",
+    "AnalyticsTracker",
+    "CartCache",
+    "CartRepository",
+    "Catalog",
+    "Clock",
+    "DiscountRepository",
+    "EnrollmentRepository",
+    "IdGenerator",
+    "IdempotencyStore",
+    "IdentityVerifier",
+    "Lock",
+    "LockLease",
+    "NotificationSender",
+    "OrderRepository",
+    "Outbox",
+    "PaymentGateway",
+    "PaymentRepository",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
 
 
 class Clock(Protocol):
@@ -29,4 +81,316 @@ class IdGenerator(Protocol):
 
     def id(self, prefix: str) -> str:
         """A new identifier with a readable ``prefix`` (``"enr"`` gives ``"enr_..."``)."""
+        ...
+
+
+class Catalog(Protocol):
+    """What is for sale: offerings and sales. Read-only to the checkout."""
+
+    def offerings(self, ids: Collection[str]) -> Mapping[str, Offering]:
+        """The offerings with these ids that exist, active or not, by id."""
+        ...
+
+    def active_offerings(self) -> Sequence[Offering]:
+        """Every offering on sale now, for browsing."""
+        ...
+
+    def sale(self, slug: str) -> Sale | None:
+        """The sale named ``slug``, running or not; ``None`` when there is none."""
+        ...
+
+
+class CartRepository(Protocol):
+    """Carts, by token."""
+
+    def add(self, cart: Cart) -> None:
+        """Store a new cart."""
+        ...
+
+    def get(self, token: str, *, for_update: bool = False) -> Cart | None:
+        """The cart with ``token``; ``for_update`` locks it until the transaction ends."""
+        ...
+
+    def update(self, cart: Cart) -> None:
+        """Store the new state of a cart that exists."""
+        ...
+
+    def expire_stale(self, now: datetime, limit: int) -> int:
+        """Mark up to ``limit`` active carts past their expiry as expired; return how many."""
+        ...
+
+    def delete_expired_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` expired or converted carts that expired before ``cutoff``."""
+        ...
+
+
+class OrderRepository(Protocol):
+    """Orders, by token and by the cart they came from."""
+
+    def add(self, order: Order) -> None:
+        """Store a new order.
+
+        Raises:
+            CartNotActive: the cart already has an order (the database keeps
+                one order per cart whatever the code above it does).
+        """
+        ...
+
+    def get(self, token: str, *, for_update: bool = False) -> Order | None:
+        """The order with ``token``; ``for_update`` locks it until the transaction ends."""
+        ...
+
+    def get_by_cart(self, cart_token: str) -> Order | None:
+        """The order made from the cart ``cart_token``, if there is one."""
+        ...
+
+    def update(self, order: Order) -> None:
+        """Store the new state of an order that exists."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    """Payments, by id, by order and by the provider's reference."""
+
+    def add(self, payment: Payment) -> None:
+        """Store a new payment."""
+        ...
+
+    def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        """The payment with ``payment_id``."""
+        ...
+
+    def latest_for_order(self, order_token: str) -> Payment | None:
+        """The newest payment of an order."""
+        ...
+
+    def get_by_provider_ref(
+        self, provider: str, provider_ref: str, *, for_update: bool = False
+    ) -> Payment | None:
+        """The payment a provider knows as ``provider_ref``."""
+        ...
+
+    def update(self, payment: Payment) -> None:
+        """Store the new state of a payment that exists."""
+        ...
+
+
+class DiscountRepository(Protocol):
+    """Coupons and their redemptions. The limits are kept by the store, atomically."""
+
+    def add_coupon(self, coupon: Coupon) -> None:
+        """Store a new coupon (by its normalised code)."""
+        ...
+
+    def coupon(self, code: str, *, user_id: str | None) -> tuple[Coupon, CouponUsage] | None:
+        """The coupon with ``code`` and how often it was redeemed, in all and by ``user_id``."""
+        ...
+
+    def redeem(self, redemption: CouponRedemption) -> None:
+        """Record one use of a coupon by an order, within the coupon's limits.
+
+        Atomic against every concurrent redemption: the total and the
+        per-user limits are never exceeded. Redeeming again for the same
+        order is a no-op.
+
+        Raises:
+            CouponInvalid: there is no such coupon.
+            CouponExhausted: the total limit is reached.
+            CouponUserLimitReached: the buyer's limit is reached.
+        """
+        ...
+
+    def release(self, coupon_code: str, order_token: str, now: datetime) -> bool:
+        """Give back the use an order made of a coupon; ``False`` if there was none to give."""
+        ...
+
+
+class EnrollmentRepository(Protocol):
+    """Enrollments: one per (order, offering), whatever happens."""
+
+    def add_missing(self, enrollments: Sequence[Enrollment]) -> list[Enrollment]:
+        """Store the enrollments not stored yet (by order and offering); return those added."""
+        ...
+
+    def for_order(self, order_token: str) -> list[Enrollment]:
+        """The enrollments an order made."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    """Idempotency records by key. The store, not the code, makes a claim exclusive."""
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        """The record of ``key``, if any."""
+        ...
+
+    def claim(self, record: IdempotencyRecord, *, replacing: IdempotencyRecord | None) -> bool:
+        """Store the in-progress ``record`` if nobody else holds its key.
+
+        With ``replacing`` (an expired or abandoned record read before), the
+        claim succeeds only if that record is still the one stored. Returns
+        whether this caller now holds the key.
+        """
+        ...
+
+    def complete(self, record: IdempotencyRecord) -> None:
+        """Store the completed ``record`` with the response to replay."""
+        ...
+
+    def release(self, key: str, fingerprint: str) -> None:
+        """Drop an in-progress claim after a fault, so a retry can proceed."""
+        ...
+
+
+class Outbox(Protocol):
+    """Events waiting to be published, written with the change that made them."""
+
+    def append(self, event: DomainEvent) -> None:
+        """Queue ``event``; it is published only if the transaction commits."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: ``with uow: ...; uow.commit()``.
+
+    Leaving the block without :meth:`commit` rolls back.
+    """
+
+    carts: CartRepository
+    orders: OrderRepository
+    payments: PaymentRepository
+    discounts: DiscountRepository
+    enrollments: EnrollmentRepository
+    idempotency: IdempotencyStore
+    outbox: Outbox
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """End the transaction, rolling back what was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything written in this transaction durable and visible."""
+        ...
+
+    def rollback(self) -> None:
+        """Forget everything written in this transaction."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work for each transaction."""
+
+    def __call__(self) -> UnitOfWork:
+        """A new, not yet begun, unit of work."""
+        ...
+
+
+class CartCache(Protocol):
+    """A fast copy of carts, never the record: what it lacks is read from the repository."""
+
+    def get(self, token: str) -> Cart | None:
+        """The cached cart, or ``None`` on a miss."""
+        ...
+
+    def put(self, cart: Cart, ttl: timedelta) -> None:
+        """Cache ``cart`` for ``ttl``."""
+        ...
+
+    def invalidate(self, token: str) -> None:
+        """Forget the cart with ``token``."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    """A payment provider: sessions, status, refunds and webhooks."""
+
+    @property
+    def provider(self) -> str:
+        """The provider's name as stored on payments (``"razorpay"``)."""
+        ...
+
+    def create_session(self, request: PaymentSessionRequest) -> PaymentSession:
+        """Open a payment session the buyer pays through.
+
+        Raises:
+            GatewayError: the provider could not be reached or refused.
+        """
+        ...
+
+    def fetch_status(self, provider_ref: str) -> ProviderStatus:
+        """Ask the provider what became of a payment session."""
+        ...
+
+    def refund(self, request: RefundRequest) -> RefundReceipt:
+        """Refund some or all of a captured payment."""
+        ...
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify a webhook on its raw body and read it.
+
+        Raises:
+            WebhookSignatureInvalid: the signature does not verify.
+        """
+        ...
+
+
+class NotificationSender(Protocol):
+    """Delivers messages to buyers (email, or a log in the embedded default)."""
+
+    def send(self, notification: Notification) -> None:
+        """Deliver ``notification``; raises when it could not be delivered."""
+        ...
+
+
+class AnalyticsTracker(Protocol):
+    """Records events worth counting (conversions and their attribution)."""
+
+    def track(self, event: AnalyticsEvent) -> None:
+        """Record ``event``."""
+        ...
+
+
+class AlertSink(Protocol):
+    """Tells a person that something needs looking at."""
+
+    def send(self, alert: Alert) -> None:
+        """Raise ``alert``."""
+        ...
+
+
+class IdentityVerifier(Protocol):
+    """Turns the credentials a caller presents into who they are."""
+
+    def verify(self, credentials: str) -> Identity | None:
+        """The identity behind ``credentials``, or ``None`` when they do not verify."""
+        ...
+
+
+@frozen
+class LockLease:
+    """A held lock: its name, a fencing token that grows with every grant, and its expiry."""
+
+    name: str
+    fencing_token: int
+    expires_at: datetime
+
+
+class Lock(Protocol):
+    """A lock shared by every instance, so that one of them runs a job at a time."""
+
+    def acquire(self, name: str, ttl: timedelta) -> LockLease | None:
+        """Take the lock ``name`` for ``ttl``; ``None`` when someone else holds it."""
+        ...
+
+    def release(self, lease: LockLease) -> None:
+        """Give the lock back, if ``lease`` still holds it."""
         ...

@@ -36,6 +36,7 @@ __all__ = [
     "NO_USAGE",
     "Coupon",
     "CouponKind",
+    "CouponRedemption",
     "CouponUsage",
     "normalize_code",
 ]
@@ -73,6 +74,16 @@ class CouponUsage:
 
 NO_USAGE: Final = CouponUsage()
 """A coupon that was never redeemed."""
+
+
+@frozen
+class CouponRedemption:
+    """One use of a coupon, by one order; released again if the order is never paid."""
+
+    coupon_code: str
+    order_token: str
+    user_id: str | None
+    redeemed_at: datetime
 
 
 @frozen

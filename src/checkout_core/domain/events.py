@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EVENT_TYPES",
     "DomainEvent",
+    "NotificationRequested",
     "OrderCompleted",
     "OrderExpired",
     "OrderPaid",
@@ -171,7 +172,32 @@ class OrderRefunded:
         )
 
 
-DomainEvent: TypeAlias = OrderPaid | OrderCompleted | PaymentFailed | OrderExpired | OrderRefunded
+@frozen
+class NotificationRequested:
+    """A message is to be sent to a buyer (a welcome, a confirmation), queued with the change."""
+
+    name: ClassVar[str] = "notification.requested"
+
+    event_id: str
+    occurred_at: datetime
+    order_token: str
+    user_id: str | None
+    template: str
+
+    @classmethod
+    def of(cls, event_id: str, order: Order, template: str, now: datetime) -> NotificationRequested:
+        """The request to send ``template`` about ``order`` to its buyer."""
+        return cls(event_id, now, order.token, order.user_id, template)
+
+
+DomainEvent: TypeAlias = (
+    OrderPaid
+    | OrderCompleted
+    | PaymentFailed
+    | OrderExpired
+    | OrderRefunded
+    | NotificationRequested
+)
 """Any domain event."""
 
 _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
@@ -180,6 +206,7 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PaymentFailed,
     OrderExpired,
     OrderRefunded,
+    NotificationRequested,
 )
 
 EVENT_TYPES: Final[Mapping[str, type[DomainEvent]]] = MappingProxyType(

@@ -8,6 +8,7 @@ import pytest
 from checkout_core.domain.catalog import Period, PeriodUnit
 from checkout_core.domain.events import (
     EVENT_TYPES,
+    NotificationRequested,
     OrderCompleted,
     OrderedOffering,
     OrderExpired,
@@ -53,6 +54,7 @@ def test_every_event_has_its_stable_name() -> None:
         "order.payment_failed": PaymentFailed,
         "order.expired": OrderExpired,
         "order.refunded": OrderRefunded,
+        "notification.requested": NotificationRequested,
     }
 
 
