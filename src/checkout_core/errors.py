@@ -69,6 +69,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 __all__ = [
+    "ERRORS_BY_CODE",
     "AccessError",
     "AuthenticationRequired",
     "CartError",
@@ -407,3 +408,16 @@ class AuthenticationRequired(AccessError):
     code = 9001
     http_status = 401
     message = "Authentication is required."
+
+
+def _concrete_errors(root: type[CheckoutError]) -> dict[int, type[CheckoutError]]:
+    found: dict[int, type[CheckoutError]] = {}
+    for error in root.__subclasses__():
+        if "code" in vars(error):
+            found[error.code] = error
+        found.update(_concrete_errors(error))
+    return found
+
+
+ERRORS_BY_CODE: dict[int, type[CheckoutError]] = _concrete_errors(CheckoutError)
+"""Every concrete error by its code, to rebuild an error that travelled as its code."""

@@ -104,6 +104,7 @@ class Payment:
     attempts: int = field(default=0, validator=non_negative)
     failure_code: str | None = None
     failure_reason: str | None = None
+    checkout_url: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.id.startswith("pay_"):
@@ -150,17 +151,24 @@ class Payment:
         """How much of the captured money may still be refunded."""
         return self.captured_amount - self.refunded_amount
 
-    def attach_session(self, provider_ref: str, now: datetime) -> Payment:
-        """Record the provider's order or session id; it is set once and never changed."""
+    def attach_session(
+        self, provider_ref: str, now: datetime, checkout_url: str | None = None
+    ) -> Payment:
+        """Record the provider's order or session id, and where the buyer pays.
+
+        The reference is set once and never changed.
+        """
         if not provider_ref:
             raise InvalidRequest("a provider reference cannot be empty")
         if self.provider_ref == provider_ref:
-            return self
+            if checkout_url is None or checkout_url == self.checkout_url:
+                return self
+            return evolve(self, checkout_url=checkout_url, updated_at=now)
         if self.provider_ref is not None:
             raise IllegalPaymentTransition(
                 f"payment {self.id} is already attached to {self.provider_ref}, not {provider_ref}"
             )
-        return evolve(self, provider_ref=provider_ref, updated_at=now)
+        return evolve(self, provider_ref=provider_ref, checkout_url=checkout_url, updated_at=now)
 
     def apply(self, event: PaymentEvent) -> PaymentChange:
         """Apply what the provider reported, and say whether it changed anything."""

@@ -1,1 +1,42 @@
-"""Use cases: the core's services, which reach the world only through ports."""
+"""Use cases: the core's services, which reach the world only through ports.
+
+Build them all at once with :meth:`Checkout.build`.
+"""
+
+from __future__ import annotations
+
+from checkout_core.services.carts import AuthService, CartAccess, CartCleanup, CartService
+from checkout_core.services.checkout import Checkout
+from checkout_core.services.discounts import CouponApplied, DiscountService
+from checkout_core.services.fulfilment import (
+    AnalyticsService,
+    EnrollmentService,
+    NotificationService,
+)
+from checkout_core.services.idempotency import IdempotencyService
+from checkout_core.services.orders import OrderService
+from checkout_core.services.payments import PaymentService
+from checkout_core.services.pricing import PricingService
+from checkout_core.services.receipts import OrderPlaced, OrderReceipt
+from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
+
+__all__ = [
+    "AnalyticsService",
+    "AuthService",
+    "CartAccess",
+    "CartCleanup",
+    "CartService",
+    "Checkout",
+    "CheckoutPorts",
+    "CheckoutSettings",
+    "CouponApplied",
+    "DiscountService",
+    "EnrollmentService",
+    "IdempotencyService",
+    "NotificationService",
+    "OrderPlaced",
+    "OrderReceipt",
+    "OrderService",
+    "PaymentService",
+    "PricingService",
+]

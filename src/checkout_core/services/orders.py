@@ -1,0 +1,244 @@
+"""OrderService: one cart, one order, placed once per idempotency key.
+
+``create_from_cart`` follows the seed: the key is checked (and claimed),
+the cart is validated and locked, the order is priced afresh from the
+catalog, and then
+
+* a free order is completed, its enrollments made and the welcome
+  notification queued in the outbox, all in one transaction;
+* a paid order is stored awaiting payment with its Payment record in one
+  transaction, and the payment session is opened at the gateway after it,
+  outside any transaction. A gateway fault leaves an order that the next
+  request for the same cart (with any key) picks up and finishes.
+
+The answer is stored under the key, so a repeat gets the same answer. A
+second request for a cart already ordered gets that order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from attrs import frozen
+
+from checkout_core.domain.cart import Cart, CartStatus
+from checkout_core.domain.discounts import CouponRedemption
+from checkout_core.domain.events import NotificationRequested, OrderCompleted, OrderExpired
+from checkout_core.domain.gateway import GatewayError
+from checkout_core.domain.idempotency import Replay
+from checkout_core.domain.orders import Order, OrderStatus
+from checkout_core.domain.payments import Payment
+from checkout_core.domain.pricing import Estimate
+from checkout_core.errors import (
+    AuthenticationRequired,
+    CartNotActive,
+    CartNotFound,
+    CouponInvalid,
+    IllegalPaymentTransition,
+    OrderNotFound,
+    PaymentsUnavailable,
+)
+from checkout_core.ports import UnitOfWork
+from checkout_core.services._seam import checked
+from checkout_core.services.carts import CartService, authorize
+from checkout_core.services.fulfilment import AnalyticsService, EnrollmentService
+from checkout_core.services.idempotency import Claim, IdempotencyService
+from checkout_core.services.payments import PaymentService
+from checkout_core.services.pricing import PricingService, refusal_error
+from checkout_core.services.receipts import (
+    OrderPlaced,
+    OrderReceipt,
+    decode_receipt,
+    encode_receipt,
+    receipt_of,
+)
+from checkout_core.services.settings import CheckoutPorts
+
+__all__ = ["OrderService"]
+
+logger = logging.getLogger(__name__)
+
+_UNPAID = frozenset({OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAYMENT_FAILED})
+
+
+@frozen
+class _Placed:
+    """What the order transaction decided: the order, its payment, and any receipt already due.
+
+    ``converted`` holds the cart's analytics data when a free order was just
+    completed: that conversion is counted once, after the commit.
+    """
+
+    order: Order
+    payment: Payment | None
+    receipt: OrderReceipt | None
+    converted: dict[str, str] | None = None
+
+
+@frozen
+class OrderService:
+    """Places orders from carts, and expires the ones never paid."""
+
+    ports: CheckoutPorts
+    carts: CartService
+    pricing: PricingService
+    idempotency: IdempotencyService
+    payments: PaymentService
+    enrollments: EnrollmentService
+    analytics: AnalyticsService
+
+    @checked
+    def create_from_cart(
+        self, cart_token: str, idempotency_key: str, user_id: str | None
+    ) -> OrderPlaced:
+        """Place the order for ``cart_token`` for ``user_id`` (the seed's ``CreateFromCart``).
+
+        The buyer must be signed in: enrollments belong to a user. Failures
+        are values with their codes: the cart's (1101-1104), a coupon that no
+        longer applies (20xx), the key's (5001-5003), and
+        :class:`~checkout_core.errors.PaymentsUnavailable` when the gateway
+        cannot open a session (the order is kept and the same request may be
+        retried).
+        """
+        if user_id is None:
+            raise AuthenticationRequired("sign in to place an order")
+        request = {"operation": "create_order", "cart_token": cart_token, "user_id": user_id}
+        begun = self.idempotency.begin(idempotency_key, request)
+        if isinstance(begun, Replay):
+            return OrderPlaced(decode_receipt(begun.response_body), replayed=True)
+        try:
+            receipt = self._place(cart_token, user_id, begun)
+        except BaseException:
+            self.idempotency.release(begun)
+            raise
+        return OrderPlaced(receipt, replayed=False)
+
+    @checked
+    def expire(self, order_token: str) -> Order:
+        """Expire an unpaid order, release its coupon redemption and queue ``order.expired``."""
+        now = self.ports.clock.now()
+        with self.ports.unit_of_work() as uow:
+            order = uow.orders.get(order_token, for_update=True)
+            if order is None:
+                raise OrderNotFound(order_token)
+            if order.status is OrderStatus.EXPIRED:
+                return order
+            expired = order.expire(now)
+            if expired.coupon_code is not None:
+                uow.discounts.release(expired.coupon_code, expired.token, now)
+            uow.orders.update(expired)
+            uow.outbox.append(OrderExpired.of(self.ports.ids.id("evt"), expired, now))
+            uow.commit()
+        return expired
+
+    def _place(self, cart_token: str, user_id: str, claim: Claim) -> OrderReceipt:
+        with self.ports.unit_of_work() as uow:
+            placed = self._order_for_cart(cart_token, user_id, claim, uow)
+            uow.commit()
+        if self.ports.cart_cache is not None:
+            self.ports.cart_cache.invalidate(cart_token)
+        if placed.converted is not None:
+            self._track(placed.order, placed.converted)
+        if placed.receipt is not None:
+            return placed.receipt
+        if placed.payment is None:
+            raise OrderNotFound(f"order {placed.order.token} has no payment")
+        return self._finish_payment(placed.order, placed.payment, claim)
+
+    def _order_for_cart(
+        self, cart_token: str, user_id: str, claim: Claim, uow: UnitOfWork
+    ) -> _Placed:
+        cart = uow.carts.get(cart_token, for_update=True)
+        if cart is None:
+            raise CartNotFound
+        cart = authorize(cart, user_id)
+        if cart.status is CartStatus.CONVERTED:
+            return self._existing(cart, claim, uow)
+        cart.ensure_usable(self.ports.clock.now())
+        estimate = self.pricing.price(cart, uow)
+        self._check_coupon(cart, estimate)
+        return self._new(cart, user_id, estimate, claim, uow)
+
+    def _check_coupon(self, cart: Cart, estimate: Estimate) -> None:
+        """Refuse to place an order whose buyer expects a coupon that no longer applies."""
+        if cart.coupon_code is None or estimate.coupon_applied:
+            return
+        refusal = estimate.coupon_refusal
+        raise refusal_error(refusal) if refusal is not None else CouponInvalid
+
+    def _new(
+        self, cart: Cart, user_id: str, estimate: Estimate, claim: Claim, uow: UnitOfWork
+    ) -> _Placed:
+        now = self.ports.clock.now()
+        ids = self.ports.ids
+        order = Order.place(ids.token(), cart.token, user_id, estimate, now)
+        if order.coupon_code is not None:
+            uow.discounts.redeem(CouponRedemption(order.coupon_code, order.token, user_id, now))
+        uow.carts.update(cart.convert())
+        if not order.requires_payment:
+            uow.orders.add(order)
+            enrollments = self.enrollments.enroll(order, uow)
+            uow.outbox.append(OrderCompleted.of(ids.id("evt"), order, now))
+            uow.outbox.append(NotificationRequested.of(ids.id("evt"), order, "welcome", now))
+            receipt = receipt_of(order, None, enrollments)
+            self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
+            return _Placed(order, None, receipt, converted=cart.analytics)
+        order = order.await_payment(now)
+        payment = Payment.create(
+            ids.id("pay"),
+            order_token=order.token,
+            provider=self.ports.gateway.provider,
+            amount=order.total,
+            currency=order.currency,
+            now=now,
+        )
+        uow.orders.add(order)
+        uow.payments.add(payment)
+        return _Placed(order, payment, None)
+
+    def _existing(self, cart: Cart, claim: Claim, uow: UnitOfWork) -> _Placed:
+        """The order already made from ``cart``: its receipt, or its payment still to open."""
+        order = uow.orders.get_by_cart(cart.token)
+        if order is None:
+            raise CartNotActive(f"cart {cart.token[:8]}... was ordered and its order is gone")
+        if not order.requires_payment:
+            receipt = receipt_of(order, None, uow.enrollments.for_order(order.token))
+            self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
+            return _Placed(order, None, receipt)
+        payment = uow.payments.latest_for_order(order.token)
+        if payment is not None and (
+            payment.provider_ref is not None or order.status not in _UNPAID
+        ):
+            receipt = receipt_of(order, payment)
+            self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
+            return _Placed(order, payment, receipt)
+        return _Placed(order, payment, None)
+
+    def _finish_payment(self, order: Order, payment: Payment, claim: Claim) -> OrderReceipt:
+        offerings = self.ports.catalog.offerings([line.offering_id for line in order.pricing.lines])
+        titles = {offering_id: offering.title for offering_id, offering in offerings.items()}
+        try:
+            session = self.payments.open_session(order, payment, titles)
+        except GatewayError as fault:
+            logger.warning("payment session for order %s failed: %s", order.token, fault)
+            raise PaymentsUnavailable from fault
+        now = self.ports.clock.now()
+        with self.ports.unit_of_work() as uow:
+            stored = uow.payments.get(payment.id, for_update=True) or payment
+            try:
+                opened = stored.attach_session(session.provider_ref, now, session.checkout_url)
+            except IllegalPaymentTransition:
+                # Another request for this cart attached its session first: that one stands.
+                opened = stored
+            uow.payments.update(opened)
+            receipt = receipt_of(order, opened)
+            self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
+            uow.commit()
+        return receipt
+
+    def _track(self, order: Order, analytics: dict[str, str]) -> None:
+        """Count the conversion; a tracker that fails never fails an order already placed."""
+        try:
+            self.analytics.track_conversion(order, analytics)
+        except Exception:
+            logger.exception("could not track the conversion of order %s", order.token)
