@@ -7,7 +7,7 @@ import pytest
 from checkout_core import errors
 from checkout_core.errors import CheckoutError, CouponInvalid
 
-ALL = [getattr(errors, name) for name in errors.__all__]
+ALL = [getattr(errors, name) for name in errors.__all__ if name != "ERRORS_BY_CODE"]
 CONCRETE = [error for error in ALL if "code" in vars(error)]
 TREE = errors.__doc__ or ""
 
@@ -19,6 +19,11 @@ def test_every_exported_error_descends_from_the_one_root() -> None:
 def test_every_concrete_error_has_a_code_of_its_own() -> None:
     codes = [error.code for error in CONCRETE]
     assert len(codes) == len(set(codes))
+
+
+def test_every_concrete_error_can_be_found_by_its_code() -> None:
+    leaves = [error for error in CONCRETE if error is not CheckoutError]
+    assert {error.code: error for error in leaves} == errors.ERRORS_BY_CODE
 
 
 @pytest.mark.parametrize("error", ALL, ids=lambda error: error.__name__)

@@ -1,8 +1,61 @@
-"""In-memory adapters: the embedded default and the fakes the tests use."""
+"""In-memory adapters: the embedded default and the fakes the tests use.
+
+Every port of :mod:`checkout_core.ports` has one here. The unit of work keeps
+its records in an :class:`InMemoryStore`, one transaction at a time; the
+cache, the lock and the gateway read time from an injected clock.
+"""
 
 from __future__ import annotations
 
+from checkout_adapters.memory.cache import InMemoryCartCache
+from checkout_adapters.memory.catalog import InMemoryCatalog
 from checkout_adapters.memory.clock import FixedClock
+from checkout_adapters.memory.gateway import FAKE_PROVIDER, FAKE_SIGNATURE_HEADER, FakeGateway
+from checkout_adapters.memory.identity import StaticIdentityVerifier
 from checkout_adapters.memory.ids import SequentialIds
+from checkout_adapters.memory.lock import InMemoryLock
+from checkout_adapters.memory.repositories import (
+    InMemoryCartRepository,
+    InMemoryDiscountRepository,
+    InMemoryEnrollmentRepository,
+    InMemoryIdempotencyStore,
+    InMemoryOrderRepository,
+    InMemoryOutbox,
+    InMemoryPaymentRepository,
+)
+from checkout_adapters.memory.senders import (
+    LogAlertSink,
+    LogNotificationSender,
+    RecordingAlertSink,
+    RecordingAnalyticsTracker,
+    RecordingNotificationSender,
+)
+from checkout_adapters.memory.store import InMemoryStore
+from checkout_adapters.memory.unit_of_work import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
 
-__all__ = ["FixedClock", "SequentialIds"]
+__all__ = [
+    "FAKE_PROVIDER",
+    "FAKE_SIGNATURE_HEADER",
+    "FakeGateway",
+    "FixedClock",
+    "InMemoryCartCache",
+    "InMemoryCartRepository",
+    "InMemoryCatalog",
+    "InMemoryDiscountRepository",
+    "InMemoryEnrollmentRepository",
+    "InMemoryIdempotencyStore",
+    "InMemoryLock",
+    "InMemoryOrderRepository",
+    "InMemoryOutbox",
+    "InMemoryPaymentRepository",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+    "InMemoryUnitOfWorkFactory",
+    "LogAlertSink",
+    "LogNotificationSender",
+    "RecordingAlertSink",
+    "RecordingAnalyticsTracker",
+    "RecordingNotificationSender",
+    "SequentialIds",
+    "StaticIdentityVerifier",
+]

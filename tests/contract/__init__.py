@@ -1,0 +1,1 @@
+"""One contract suite per port, subclassed by each adapter's test module."""
