@@ -12,7 +12,7 @@ from checkout_core.errors import (
     UnknownOffering,
     UnknownSale,
 )
-from tests.unit.services.conftest import World, ok, refused
+from tests.unit.services.world import World, ok, refused
 
 
 def test_a_new_cart_is_stored_and_cached_with_its_sale_and_analytics(world: World) -> None:

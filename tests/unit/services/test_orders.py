@@ -12,7 +12,7 @@ from checkout_core.errors import (
     IdempotencyKeyMismatch,
     PaymentsUnavailable,
 )
-from tests.unit.services.conftest import World, ok, refused
+from tests.unit.services.world import World, ok, refused
 
 
 def test_a_free_order_is_completed_enrolled_and_welcomed_in_one_go(world: World) -> None:

@@ -9,7 +9,7 @@ from checkout_core.domain.payment_events import PaymentEvent
 from checkout_core.domain.payments import Outcome, PaymentStatus
 from checkout_core.errors import OrderNotFound, PaymentAmountMismatch, PaymentNotFound
 from checkout_core.services import Checkout, OrderReceipt
-from tests.unit.services.conftest import World, ok, refused
+from tests.unit.services.world import World, ok, refused
 
 
 def place_paid_order(world: World) -> OrderReceipt:

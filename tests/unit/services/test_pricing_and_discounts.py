@@ -16,7 +16,7 @@ from checkout_core.errors import (
     CouponNotApplicable,
 )
 from checkout_core.services import Checkout
-from tests.unit.services.conftest import World, ok, refused
+from tests.unit.services.world import World, ok, refused
 
 
 def test_the_estimate_reproduces_the_seeds_figures(world: World) -> None:
