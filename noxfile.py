@@ -24,8 +24,8 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite."""
-    _install(session, "tests")
+    """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
+    _install(session, "tests", project=".[postgres]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the tests and the benchmarks with mypy --strict."""
-    _install(session, "typing", "bench")
+    _install(session, "typing", "bench", project=".[postgres]")
     session.run("mypy", *session.posargs)
 
 

@@ -1,10 +1,10 @@
-"""The demo: the seed's catalog and its flow, on the embedded default.
+"""The demo: the seed's whole flow on the embedded default, each step printed as JSON.
 
 The catalog reproduces the seed's numbers: ``int_123`` listed at Rs 14,392 a
 month, on sale at Rs 5,592 a month under ``summer2024``, the ``SAVE20``
 coupon, GST at 18% with the grand total rounded to whole rupees; and a free
-internship. The demo runs on a fixed clock inside the sale, so its figures
-are the same on every run.
+internship, ``int_456``. The demo runs on a fixed clock inside the sale and
+with counted ids, so its figures and tokens are the same on every run.
 """
 
 from __future__ import annotations
@@ -12,31 +12,38 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from attrs import frozen
+from returns.result import Failure, Result, Success
 
+from checkout_adapters.bootstrap import Embedded, embedded
 from checkout_adapters.memory import FixedClock, SequentialIds
 from checkout_adapters.presenters import (
     Json,
     present_coupon_result,
     present_error,
     present_estimate,
+    present_offering,
+    present_receipt,
     success,
 )
-from checkout_core.domain.cart import Cart, CartLine
+from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Offering, Period, PricePlan, Sale, SalePrice
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.money import Currency, Rate
-from checkout_core.domain.pricing import Estimate, price_cart
+from checkout_core.domain.payment_events import PaymentEventKind
 from checkout_core.domain.tax import TaxPolicy, TaxRounding
-from checkout_core.errors import CouponInvalid
+from checkout_core.errors import CheckoutError
+from checkout_core.services import CheckoutSettings
 
-__all__ = ["DEMO_NOW", "DemoCatalog", "demo_catalog", "run_demo"]
+__all__ = ["DEMO_NOW", "DemoCatalog", "demo_catalog", "run_demo", "seed_demo_catalog"]
 
 DEMO_NOW = datetime(2024, 6, 15, 10, 0, tzinfo=UTC)
 """The demo's fixed clock: mid-June 2024, while ``summer2024`` runs."""
 
 INR = Currency.of("INR")
+T = TypeVar("T")
 
 
 @frozen
@@ -80,63 +87,127 @@ def demo_catalog() -> DemoCatalog:
     )
 
 
-def run_demo(echo: Callable[[str], None]) -> None:
-    """Walk the seed's flow as far as the library goes, echoing each step as JSON."""
-    catalog = demo_catalog()
-    clock = FixedClock(DEMO_NOW)
-    ids = SequentialIds()
+def seed_demo_catalog(target: Embedded, catalog: DemoCatalog) -> None:
+    """Store the demo's offerings, sale and coupons in the embedded checkout's database."""
+    for offering in catalog.offerings.values():
+        target.catalog.put_offering(offering)
+    for sale in catalog.sales.values():
+        target.catalog.put_sale(sale)
+    with target.checkout.ports.unit_of_work() as uow:
+        for coupon in catalog.coupons.values():
+            uow.discounts.add_coupon(coupon)
+        uow.commit()
 
-    def estimate(cart: Cart) -> Estimate:
-        return price_cart(
-            cart,
-            catalog.offerings,
-            tax=catalog.tax,
-            now=clock.now(),
-            sale=catalog.sales.get(cart.sale_slug or ""),
-            coupon=catalog.coupons.get(cart.coupon_code or ""),
-        )
+
+def _envelope(result: Result[T, CheckoutError], present: Callable[[T], Json]) -> Json:
+    match result:
+        case Success(value):
+            return success(present(value))
+        case Failure(error):
+            return present_error(error)
+    raise AssertionError(result)
+
+
+def run_demo(echo: Callable[[str], None]) -> None:
+    """Walk the seed's flow on the embedded default, echoing each request and answer."""
+    catalog = demo_catalog()
+    world = embedded(
+        clock=FixedClock(DEMO_NOW), ids=SequentialIds(), settings=CheckoutSettings(tax=catalog.tax)
+    )
+    seed_demo_catalog(world, catalog)
+    checkout = world.checkout
 
     def show(title: str, body: Json) -> None:
         echo(f"\n== {title}")
         echo(json.dumps(body, indent=2))
 
-    cart = Cart.open(
-        token=ids.token(),
-        lines=[CartLine("int_123", Period(3, "month"))],
-        offerings=catalog.offerings,
-        now=clock.now(),
+    show(
+        "GET /api/v1/internships",
+        _envelope(
+            checkout.carts.list_offerings(),
+            lambda offerings: {"internships": [present_offering(o) for o in offerings]},
+        ),
+    )
+
+    created = checkout.carts.create_cart(
+        [CartLine("int_123", Period(3, "month"))],
         sale_slug="summer2024",
         analytics_data=[("source", "google"), ("campaign", "summer_sale")],
-    )
-    show("Cart: int_123 for 3 months under summer2024", {"cart_token": cart.token})
-    before = estimate(cart)
-    show("POST /api/v1/cart/estimate", success(present_estimate(before)))
-
-    after = estimate(cart.with_coupon("SAVE20"))
+    ).unwrap()
+    token = created.token
+    show("POST /api-proxy/api/cart", success({"cart": {"cart_token": token}}))
     show(
-        "POST /api/v1/cart/{token}/coupon  {'coupon': 'SAVE20'}",
-        success(present_coupon_result(before, after)),
+        f"POST /api/v1/cart/{token}/auth/check (anonymous)",
+        _envelope(
+            checkout.auth.validate_cart_access(token, None),
+            lambda a: {"authenticated": a.authenticated},
+        ),
     )
-    show("POST /api/v1/cart/estimate (with SAVE20)", success(present_estimate(after)))
+    show(
+        "POST /api/v1/cart/estimate",
+        _envelope(checkout.pricing.calculate(token, None), present_estimate),
+    )
+    show(
+        f"POST /api/v1/cart/{token}/coupon  {{'coupon': 'NOPE10'}}",
+        _envelope(checkout.discounts.apply(token, "NOPE10", None), present_coupon_result),
+    )
+    show(
+        f"POST /api/v1/cart/{token}/coupon  {{'coupon': 'SAVE20'}}",
+        _envelope(checkout.discounts.apply(token, "SAVE20", None), present_coupon_result),
+    )
+    user = "user_42"
+    show(
+        f"POST /api/v1/cart/{token}/auth/check (signed in as {user})",
+        _envelope(
+            checkout.auth.validate_cart_access(token, user),
+            lambda a: {"authenticated": a.authenticated, "user_id": a.user_id},
+        ),
+    )
+    show(
+        f"POST /api/v1/cart/{token}/auth/check (signed in as user_7: not the owner)",
+        _envelope(checkout.auth.validate_cart_access(token, "user_7"), lambda _: {}),
+    )
+    placed = checkout.orders.create_from_cart(token, "idem_123456789", user)
+    show(
+        "POST /api/v1/order  {'idempotency_key': 'idem_123456789'}",
+        _envelope(placed, lambda p: present_receipt(p.receipt)),
+    )
+    again = checkout.orders.create_from_cart(token, "idem_123456789", user)
+    show(
+        "POST /api/v1/order  (the same key again: the stored answer)",
+        _envelope(again, lambda p: present_receipt(p.receipt)),
+    )
 
-    refused = estimate(cart.with_coupon("NOPE10")).coupon_refusal
-    if refused is not None and refused.error_code == CouponInvalid.code:
-        show(
-            "POST /api/v1/cart/{token}/coupon  {'coupon': 'NOPE10'}", present_error(CouponInvalid())
+    receipt = placed.unwrap().receipt
+    headers, body = world.gateway.webhook(
+        event_id="evt_0001",
+        type="payment.captured",
+        provider_ref=receipt.provider_ref,
+        kind=PaymentEventKind.CAPTURED,
+        amount=receipt.total,
+    )
+    delivery = world.gateway.parse_webhook(headers, body)
+    echo(f"\n== POST /api/v1/webhooks/{delivery.provider}  ({delivery.type}, signature verified)")
+    if delivery.payment_event is not None and delivery.provider_ref is not None:
+        change = checkout.payments.update_status(
+            delivery.provider, delivery.provider_ref, delivery.payment_event
         )
-
-    free = Cart.open(
-        token=ids.token(),
-        lines=[CartLine("int_456", Period(1, "month"))],
-        offerings=catalog.offerings,
-        now=clock.now(),
-    )
-    free_estimate = estimate(free)
+        queued = [entry.name for entry in world.outbox.pending()]
+        echo(f"payment {change.unwrap().payment.status}; outbox: {queued}")
+    enrolled = checkout.enrollments.create_enrollment(receipt.order_token)
     show(
-        "POST /api/v1/cart/estimate (free internship int_456)",
-        success(present_estimate(free_estimate)),
+        "order.paid -> EnrollmentService.create_enrollment",
+        _envelope(
+            enrolled, lambda es: {"enrollment_ids": [e.id for e in es], "order_status": "completed"}
+        ),
     )
-    echo(
-        f"\nPayment required: paid cart {before.requires_payment}, "
-        f"free cart {free_estimate.requires_payment}"
+
+    free = checkout.carts.create_cart([CartLine("int_456", Period(1, "month"))]).unwrap()
+    show(
+        "POST /api/v1/order  (free internship int_456)",
+        _envelope(
+            checkout.orders.create_from_cart(free.token, "idem_free_1", user),
+            lambda p: present_receipt(p.receipt),
+        ),
     )
+    echo(f"\noutbox: {[entry.name for entry in world.outbox.pending()]}")

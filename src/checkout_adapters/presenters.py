@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from checkout_core.domain.catalog import Offering
 from checkout_core.domain.pricing import DiscountNote, Estimate, EstimateLine
 from checkout_core.errors import CheckoutError
+from checkout_core.services import CouponApplied, OrderReceipt
 
-__all__ = ["present_coupon_result", "present_error", "present_estimate", "success"]
+__all__ = [
+    "present_coupon_result",
+    "present_error",
+    "present_estimate",
+    "present_offering",
+    "present_receipt",
+    "success",
+]
 
 Json = dict[str, Any]
 
@@ -79,15 +88,58 @@ def present_estimate(estimate: Estimate) -> Json:
     }
 
 
-def present_coupon_result(before: Estimate, after: Estimate) -> Json:
+def present_coupon_result(applied: CouponApplied) -> Json:
     """What applying a coupon did, as the seed's coupon endpoint answers it.
 
     ``discount_amount`` is how much the total fell, tax included.
     """
     return {
-        "coupon_applied": after.coupon_applied,
-        "coupon_code": after.coupon_code,
-        "currency_code": after.currency.code,
-        "discount_amount": before.total - after.total,
-        "new_total": after.total,
+        "coupon_applied": True,
+        "coupon_code": applied.code,
+        "currency_code": applied.estimate.currency.code,
+        "discount_amount": applied.reduction,
+        "new_total": applied.estimate.total,
     }
+
+
+def present_offering(offering: Offering) -> Json:
+    """An offering as ``GET /api/v1/internships`` lists it: its plans in minor units."""
+    return {
+        "internship_id": offering.id,
+        "title": offering.title,
+        "currency_code": offering.currency.code,
+        "free": offering.is_free,
+        "plans": [
+            {
+                "unit": str(plan.unit),
+                "unit_price": plan.unit_price,
+                "min_value": plan.min_value,
+                "max_value": plan.max_value,
+            }
+            for plan in offering.plans
+        ],
+    }
+
+
+def present_receipt(receipt: OrderReceipt) -> Json:
+    """An order as the seed's ``POST /api/v1/order`` answers it, amounts in minor units."""
+    order: Json = {
+        "order_token": receipt.order_token,
+        "status": receipt.status,
+        "currency": receipt.currency,
+        "subtotal": receipt.sub_total,
+        "total": receipt.total,
+        "tax_amount": receipt.tax_total,
+        "discount_amount": receipt.discount_amount,
+    }
+    if receipt.payment_id is not None:
+        order |= {
+            "payment_token": receipt.payment_id,
+            "provider": receipt.provider,
+            "provider_order_id": receipt.provider_ref,
+            "checkout_url": receipt.checkout_url,
+        }
+    if receipt.enrollment_ids:
+        order["enrollment_id"] = receipt.enrollment_ids[0]
+        order["enrollment_ids"] = list(receipt.enrollment_ids)
+    return {"order": order}

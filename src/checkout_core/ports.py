@@ -253,9 +253,12 @@ class Outbox(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``.
 
-    Leaving the block without :meth:`commit` rolls back.
+    Leaving the block without :meth:`commit` rolls back. The catalog is read
+    through the unit of work too, so a price and the order it goes into come
+    from one consistent view (and an embedded database needs one connection).
     """
 
+    catalog: Catalog
     carts: CartRepository
     orders: OrderRepository
     payments: PaymentRepository

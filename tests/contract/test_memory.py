@@ -162,7 +162,8 @@ def test_every_memory_adapter_fits_its_port() -> None:
 
 def test_the_port_members_are_found() -> None:
     assert _members(UnitOfWork) == {
-        "carts", "orders", "payments", "discounts", "enrollments", "idempotency", "outbox",
+        "catalog", "carts", "orders", "payments", "discounts", "enrollments", "idempotency",
+        "outbox",
         "__enter__", "__exit__", "commit", "rollback",
     }  # fmt: skip
     assert _members(PaymentGateway) == {

@@ -25,6 +25,7 @@ from checkout_adapters.memory.repositories import (
 )
 from checkout_adapters.memory.senders import (
     LogAlertSink,
+    LogAnalyticsTracker,
     LogNotificationSender,
     RecordingAlertSink,
     RecordingAnalyticsTracker,
@@ -52,6 +53,7 @@ __all__ = [
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",
     "LogAlertSink",
+    "LogAnalyticsTracker",
     "LogNotificationSender",
     "RecordingAlertSink",
     "RecordingAnalyticsTracker",

@@ -15,6 +15,7 @@ from checkout_core.domain.messages import Alert, AlertSeverity, AnalyticsEvent, 
 
 __all__ = [
     "LogAlertSink",
+    "LogAnalyticsTracker",
     "LogNotificationSender",
     "RecordingAlertSink",
     "RecordingAnalyticsTracker",
@@ -79,6 +80,25 @@ class RecordingAnalyticsTracker:
     def track(self, event: AnalyticsEvent) -> None:
         """Record ``event``."""
         self.events.append(event)
+
+
+@frozen
+class LogAnalyticsTracker:
+    """Writes each analytics event to ``logger`` at INFO: the embedded default's tracker."""
+
+    logger: logging.Logger = field(factory=lambda: logging.getLogger("checkout.analytics"))
+
+    def track(self, event: AnalyticsEvent) -> None:
+        """Log ``event`` with its amount and attribution."""
+        self.logger.info(
+            "%s of order %s by user %s: %s %s %s",
+            event.name,
+            event.order_token,
+            event.user_id,
+            event.amount,
+            event.currency,
+            dict(event.properties),
+        )
 
 
 @define

@@ -17,6 +17,7 @@ from typing import Self
 
 from attrs import define, field, frozen
 
+from checkout_adapters.memory.catalog import InMemoryCatalog
 from checkout_adapters.memory.repositories import (
     InMemoryCartRepository,
     InMemoryDiscountRepository,
@@ -29,6 +30,7 @@ from checkout_adapters.memory.repositories import (
 from checkout_adapters.memory.store import InMemoryStore, Transaction
 from checkout_core.ports import (
     CartRepository,
+    Catalog,
     DiscountRepository,
     EnrollmentRepository,
     IdempotencyStore,
@@ -49,6 +51,7 @@ class InMemoryUnitOfWork:
     """
 
     store: InMemoryStore
+    catalog: Catalog = field(factory=lambda: InMemoryCatalog(()))
     _tx: Transaction = field(init=False, repr=False)
     carts: CartRepository = field(init=False, repr=False)
     orders: OrderRepository = field(init=False, repr=False)
@@ -92,10 +95,15 @@ class InMemoryUnitOfWork:
 
 @frozen
 class InMemoryUnitOfWorkFactory:
-    """Makes a fresh unit of work over ``store`` for each transaction."""
+    """Makes a fresh unit of work over ``store`` and ``catalog`` for each transaction.
+
+    The catalog is the host's: an :class:`InMemoryCatalog` of what it sells
+    (empty unless given).
+    """
 
     store: InMemoryStore = field(factory=InMemoryStore)
+    catalog: Catalog = field(factory=lambda: InMemoryCatalog(()))
 
     def __call__(self) -> InMemoryUnitOfWork:
         """A new, not yet begun, unit of work."""
-        return InMemoryUnitOfWork(self.store)
+        return InMemoryUnitOfWork(self.store, self.catalog)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from attrs import frozen
 
 from checkout_core.domain.cart import Cart, CartLine
+from checkout_core.domain.catalog import Offering
 from checkout_core.errors import CartNotFound, UnknownSale
 from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
@@ -63,19 +64,18 @@ class CartService:
         Prices are not taken from the caller: they are read from the catalog
         whenever the cart is priced.
         """
-        catalog = self.ports.catalog
-        if sale_slug and catalog.sale(sale_slug) is None:
-            raise UnknownSale(f"there is no sale {sale_slug!r}")
-        cart = Cart.open(
-            token=self.ports.ids.token(),
-            lines=products,
-            offerings=catalog.offerings({line.offering_id for line in products}),
-            now=self.ports.clock.now(),
-            sale_slug=sale_slug,
-            analytics_data=analytics_data,
-            ttl=self.settings.cart_ttl,
-        )
         with self.ports.unit_of_work() as uow:
+            if sale_slug and uow.catalog.sale(sale_slug) is None:
+                raise UnknownSale(f"there is no sale {sale_slug!r}")
+            cart = Cart.open(
+                token=self.ports.ids.token(),
+                lines=products,
+                offerings=uow.catalog.offerings({line.offering_id for line in products}),
+                now=self.ports.clock.now(),
+                sale_slug=sale_slug,
+                analytics_data=analytics_data,
+                ttl=self.settings.cart_ttl,
+            )
             uow.carts.add(cart)
             uow.commit()
         self.remember(cart)
@@ -139,6 +139,12 @@ class CartService:
             if count < batch_size:
                 break
         return CartCleanup(expired=expired, deleted=deleted)
+
+    @checked
+    def list_offerings(self) -> list[Offering]:
+        """Every offering on sale now, for browsing (``GET /api/v1/internships``)."""
+        with self.ports.unit_of_work() as uow:
+            return list(uow.catalog.active_offerings())
 
 
 @frozen

@@ -26,7 +26,7 @@ class Checkout:
 
     Build it once at start-up with the adapters of your choice::
 
-        checkout = Checkout.build(CheckoutPorts(unit_of_work=..., catalog=..., ...))
+        checkout = Checkout.build(CheckoutPorts(unit_of_work=..., gateway=..., ...))
         match checkout.orders.create_from_cart(cart_token, key, user_id):
             case Success(placed): ...
             case Failure(error): ...

@@ -79,7 +79,7 @@ class DiscountService:
         return cart
 
     def _try(self, cart: Cart, code: str, uow: UnitOfWork) -> CouponApplied:
-        catalog = self.ports.catalog
+        catalog = uow.catalog
         offerings = catalog.offerings(cart.offering_ids)
         sale = catalog.sale(cart.sale_slug) if cart.sale_slug else None
         found = uow.discounts.coupon(code, user_id=cart.owner_id)

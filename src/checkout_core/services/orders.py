@@ -215,7 +215,8 @@ class OrderService:
         return _Placed(order, payment, None)
 
     def _finish_payment(self, order: Order, payment: Payment, claim: Claim) -> OrderReceipt:
-        offerings = self.ports.catalog.offerings([line.offering_id for line in order.pricing.lines])
+        with self.ports.unit_of_work() as uow:
+            offerings = uow.catalog.offerings([line.offering_id for line in order.pricing.lines])
         titles = {offering_id: offering.title for offering_id, offering in offerings.items()}
         try:
             session = self.payments.open_session(order, payment, titles)

@@ -63,7 +63,7 @@ class PricingService:
         Never reuses an earlier estimate: an order is charged what the catalog
         says when it is placed.
         """
-        catalog = self.ports.catalog
+        catalog = uow.catalog
         sale = catalog.sale(cart.sale_slug) if cart.sale_slug else None
         coupon, usage = None, NO_USAGE
         if cart.coupon_code is not None:

@@ -13,7 +13,6 @@ from checkout_core.ports import (
     AlertSink,
     AnalyticsTracker,
     CartCache,
-    Catalog,
     Clock,
     IdGenerator,
     NotificationSender,
@@ -44,7 +43,6 @@ class CheckoutPorts:
     """The adapters a host plugs into the checkout: one per port it uses."""
 
     unit_of_work: UnitOfWorkFactory
-    catalog: Catalog
     gateway: PaymentGateway
     clock: Clock
     ids: IdGenerator

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from attrs import evolve
 
-from checkout_adapters.memory import InMemoryCatalog
+from checkout_adapters.memory import InMemoryCatalog, InMemoryUnitOfWorkFactory
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.money import Rate
 from checkout_core.errors import (
@@ -16,7 +16,7 @@ from checkout_core.errors import (
     CouponNotApplicable,
 )
 from checkout_core.services import Checkout
-from tests.unit.services.world import World, ok, refused
+from tests.unit.services.world import CATALOG, World, ok, refused
 
 
 def test_the_estimate_reproduces_the_seeds_figures(world: World) -> None:
@@ -119,10 +119,11 @@ def test_a_coupon_cannot_be_put_on_an_ordered_cart(world: World) -> None:
 
 def test_prices_are_read_from_the_catalog_every_time(world: World) -> None:
     cart = world.seed_cart()
-    offering = world.checkout.ports.catalog.offerings(["int_123"])["int_123"]
+    offering = CATALOG.offerings["int_123"]
     cheaper = evolve(offering, plans=[evolve(offering.plans[0], unit_price=1_000_000)])
+    unit_of_work = InMemoryUnitOfWorkFactory(world.store, InMemoryCatalog([cheaper]))
     repriced = Checkout.build(
-        evolve(world.checkout.ports, catalog=InMemoryCatalog([cheaper])), world.checkout.settings
+        evolve(world.checkout.ports, unit_of_work=unit_of_work), world.checkout.settings
     )
     estimate = ok(repriced.pricing.calculate(cart.token, None))
     assert estimate.base_price == 3_000_000

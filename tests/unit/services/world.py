@@ -90,8 +90,9 @@ def build_world() -> World:
     analytics = RecordingAnalyticsTracker()
     cache = InMemoryCartCache(clock)
     ports = CheckoutPorts(
-        unit_of_work=InMemoryUnitOfWorkFactory(store),
-        catalog=InMemoryCatalog(CATALOG.offerings, CATALOG.sales),
+        unit_of_work=InMemoryUnitOfWorkFactory(
+            store, InMemoryCatalog(CATALOG.offerings, CATALOG.sales)
+        ),
         gateway=gateway,
         clock=clock,
         ids=SequentialIds(),

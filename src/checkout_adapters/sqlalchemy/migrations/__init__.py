@@ -1,0 +1,1 @@
+"""Alembic migrations of the checkout's schema; :mod:`.migrate` runs them from Python."""

@@ -1,0 +1,106 @@
+"""Orders in the ``orders`` table, one statement per method.
+
+The order keeps the estimate it was placed at as JSON; its total and currency
+are copied into columns as well, for reports and checks that read no JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from checkout_adapters.sqlalchemy.dialects import violates
+from checkout_adapters.sqlalchemy.serialization import dump_pricing, load_pricing
+from checkout_adapters.sqlalchemy.tables import orders
+from checkout_core.domain.orders import Order, OrderStatus
+from checkout_core.errors import CartNotActive
+
+__all__ = ["SqlOrderRepository"]
+
+_c = orders.c
+_INSERT: Final = insert(orders)
+_GET: Final = select(orders).where(_c.token == bindparam("key"))
+_GET_FOR_UPDATE: Final = _GET.with_for_update()
+_GET_BY_CART: Final = select(orders).where(_c.cart_token == bindparam("cart_token"))
+_UPDATE: Final = update(orders).where(
+    _c.token == bindparam("key"), _c.cart_token == bindparam("key_cart_token")
+)
+
+
+def _values(order: Order) -> dict[str, Any]:
+    return {
+        "user_id": order.user_id,
+        "status": order.status.value,
+        "currency": order.currency.code,
+        "total": order.total,
+        "pricing": dump_pricing(order.pricing),
+        "coupon_code": order.coupon_code,
+        "updated_at": order.updated_at,
+        "refunded_amount": order.refunded_amount,
+    }
+
+
+def _order(row: Row[Any]) -> Order:
+    return Order(
+        token=row.token,
+        cart_token=row.cart_token,
+        user_id=row.user_id,
+        status=OrderStatus(row.status),
+        pricing=load_pricing(row.pricing),
+        coupon_code=row.coupon_code,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        refunded_amount=row.refunded_amount,
+    )
+
+
+class SqlOrderRepository:
+    """Orders, by token and by cart, in the transaction of the ``connection()`` at hand."""
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def add(self, order: Order) -> None:
+        """Store a new order.
+
+        Raises:
+            CartNotActive: the cart already has an order. On PostgreSQL the
+                transaction is then aborted: the caller rolls it back.
+        """
+        row = {
+            "token": order.token,
+            "cart_token": order.cart_token,
+            "created_at": order.created_at,
+            **_values(order),
+        }
+        try:
+            self._connection().execute(_INSERT, row)
+        except IntegrityError as error:
+            if violates(error, "uq_orders_cart_token", "orders.cart_token"):
+                raise CartNotActive(
+                    f"cart {order.cart_token[:8]}... already has an order"
+                ) from error
+            raise
+
+    def get(self, token: str, *, for_update: bool = False) -> Order | None:
+        """The order with ``token``; ``for_update`` locks its row until the transaction ends."""
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        row = self._connection().execute(statement, {"key": token}).one_or_none()
+        return None if row is None else _order(row)
+
+    def get_by_cart(self, cart_token: str) -> Order | None:
+        """The order made from the cart ``cart_token``, if there is one."""
+        row = self._connection().execute(_GET_BY_CART, {"cart_token": cart_token}).one_or_none()
+        return None if row is None else _order(row)
+
+    def update(self, order: Order) -> None:
+        """Store the new state of a stored order; an unknown one raises :class:`ValueError`.
+
+        An order never moves to another cart: that too is refused as unknown.
+        """
+        parameters = {"key": order.token, "key_cart_token": order.cart_token, **_values(order)}
+        if self._connection().execute(_UPDATE, parameters).rowcount != 1:
+            raise ValueError(f"order {order.token} of cart {order.cart_token[:8]}... is not stored")

@@ -1,0 +1,80 @@
+"""The transactional outbox: events written in the transaction of the change that made them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+from typing import Final, NamedTuple
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from checkout_adapters.sqlalchemy.serialization import dump_event, load_event
+from checkout_adapters.sqlalchemy.tables import outbox
+from checkout_core.domain.events import DomainEvent
+
+__all__ = ["OutboxEntry", "SqlOutbox", "SqlOutboxReader"]
+
+_c = outbox.c
+_APPEND: Final = insert(outbox)
+_PENDING: Final = (
+    select(_c.id, _c.name, _c.payload)
+    .where(_c.sent_at.is_(None))
+    .order_by(_c.id)
+    .limit(bindparam("limit"))
+)
+_MARK_SENT: Final = (
+    update(outbox)
+    .where(_c.id.in_(bindparam("ids", expanding=True)), _c.sent_at.is_(None))
+    .values(sent_at=bindparam("now"))
+)
+
+
+class SqlOutbox:
+    """Appends events to the ``outbox`` table in the transaction of the ``connection()`` at hand."""
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def append(self, event: DomainEvent) -> None:
+        """Queue ``event``; it is published only if the transaction commits."""
+        self._connection().execute(
+            _APPEND,
+            {
+                "event_id": event.event_id,
+                "name": event.name,
+                "payload": dump_event(event),
+                "occurred_at": event.occurred_at,
+            },
+        )
+
+
+class OutboxEntry(NamedTuple):
+    """One row of the outbox not yet sent: its position, its event's name and the event."""
+
+    id: int
+    name: str
+    event: DomainEvent
+
+
+class SqlOutboxReader:
+    """Reads the events waiting in the outbox, oldest first, and marks them sent.
+
+    This is the adapter's side of the outbox, for a publisher, the demo and tests;
+    the core only ever appends.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def pending(self, limit: int = 100) -> list[OutboxEntry]:
+        """Up to ``limit`` events not yet sent, in the order they were written."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(_PENDING, {"limit": limit}).all()
+        return [OutboxEntry(row.id, row.name, load_event(row.name, row.payload)) for row in rows]
+
+    def mark_sent(self, ids: Collection[int], now: datetime) -> int:
+        """Record that the events ``ids`` were published at ``now``; return how many were new."""
+        if not ids:
+            return 0
+        with self._engine.begin() as connection:
+            return connection.execute(_MARK_SENT, {"ids": list(ids), "now": now}).rowcount

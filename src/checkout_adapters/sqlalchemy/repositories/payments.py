@@ -1,0 +1,126 @@
+"""Payments in the ``payments`` table, one statement per method."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from checkout_adapters.sqlalchemy.serialization import dump_strings, load_strings
+from checkout_adapters.sqlalchemy.tables import payments
+from checkout_core.domain.money import Currency
+from checkout_core.domain.payments import Payment, PaymentStatus
+
+__all__ = ["SqlPaymentRepository"]
+
+_c = payments.c
+_INSERT: Final = insert(payments)
+_GET: Final = select(payments).where(_c.id == bindparam("key"))
+_GET_FOR_UPDATE: Final = _GET.with_for_update()
+_LATEST: Final = (
+    select(payments)
+    .where(_c.order_token == bindparam("order_token"))
+    # Of two payments created at the same instant, the one stored last wins.
+    .order_by(_c.created_at.desc(), _c.seq.desc())
+    .limit(1)
+)
+_BY_REF: Final = select(payments).where(
+    _c.provider == bindparam("provider"), _c.provider_ref == bindparam("provider_ref")
+)
+_BY_REF_FOR_UPDATE: Final = _BY_REF.with_for_update()
+_UPDATE: Final = update(payments).where(
+    _c.id == bindparam("key"),
+    _c.order_token == bindparam("key_order_token"),
+    _c.provider == bindparam("key_provider"),
+)
+
+
+def _values(payment: Payment) -> dict[str, Any]:
+    return {
+        "provider_ref": payment.provider_ref,
+        "amount": payment.amount,
+        "currency": payment.currency.code,
+        "status": payment.status.value,
+        "captured_amount": payment.captured_amount,
+        "refunded_amount": payment.refunded_amount,
+        "refund_ids": dump_strings(payment.refund_ids),
+        "attempts": payment.attempts,
+        "failure_code": payment.failure_code,
+        "failure_reason": payment.failure_reason,
+        "checkout_url": payment.checkout_url,
+        "created_at": payment.created_at,
+        "updated_at": payment.updated_at,
+    }
+
+
+def _payment(row: Row[Any]) -> Payment:
+    return Payment(
+        id=row.id,
+        order_token=row.order_token,
+        provider=row.provider,
+        amount=row.amount,
+        currency=Currency.of(row.currency),
+        status=PaymentStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        provider_ref=row.provider_ref,
+        captured_amount=row.captured_amount,
+        refunded_amount=row.refunded_amount,
+        refund_ids=load_strings(row.refund_ids),
+        attempts=row.attempts,
+        failure_code=row.failure_code,
+        failure_reason=row.failure_reason,
+        checkout_url=row.checkout_url,
+    )
+
+
+class SqlPaymentRepository:
+    """Payments by id, by order and by provider reference, in ``connection()``'s transaction."""
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def add(self, payment: Payment) -> None:
+        """Store a new payment."""
+        row = {
+            "id": payment.id,
+            "order_token": payment.order_token,
+            "provider": payment.provider,
+            **_values(payment),
+        }
+        self._connection().execute(_INSERT, row)
+
+    def get(self, payment_id: str, *, for_update: bool = False) -> Payment | None:
+        """The payment with ``payment_id``; ``for_update`` locks it until the transaction ends."""
+        statement = _GET_FOR_UPDATE if for_update else _GET
+        row = self._connection().execute(statement, {"key": payment_id}).one_or_none()
+        return None if row is None else _payment(row)
+
+    def latest_for_order(self, order_token: str) -> Payment | None:
+        """The order's payment created last."""
+        row = self._connection().execute(_LATEST, {"order_token": order_token}).one_or_none()
+        return None if row is None else _payment(row)
+
+    def get_by_provider_ref(
+        self, provider: str, provider_ref: str, *, for_update: bool = False
+    ) -> Payment | None:
+        """The payment a provider knows as ``provider_ref``."""
+        statement = _BY_REF_FOR_UPDATE if for_update else _BY_REF
+        parameters = {"provider": provider, "provider_ref": provider_ref}
+        row = self._connection().execute(statement, parameters).one_or_none()
+        return None if row is None else _payment(row)
+
+    def update(self, payment: Payment) -> None:
+        """Store the new state of a stored payment; an unknown one raises :class:`ValueError`.
+
+        A payment never changes its order or its provider: that too is refused as unknown.
+        """
+        parameters = {
+            "key": payment.id,
+            "key_order_token": payment.order_token,
+            "key_provider": payment.provider,
+            **_values(payment),
+        }
+        if self._connection().execute(_UPDATE, parameters).rowcount != 1:
+            raise ValueError(f"payment {payment.id} of order {payment.order_token} is not stored")
