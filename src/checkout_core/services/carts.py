@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from attrs import frozen
 
@@ -123,22 +123,22 @@ class CartService:
         """
         now = self.ports.clock.now()
         cutoff = now - self.settings.cart_retention
-        expired = deleted = 0
-        while True:
-            with self.ports.unit_of_work() as uow:
-                count = uow.carts.expire_stale(now, batch_size)
-                uow.commit()
-            expired += count
-            if count < batch_size:
-                break
-        while True:
-            with self.ports.unit_of_work() as uow:
-                count = uow.carts.delete_expired_before(cutoff, batch_size)
-                uow.commit()
-            deleted += count
-            if count < batch_size:
-                break
+        expired = self._in_batches(lambda uow: uow.carts.expire_stale(now, batch_size), batch_size)
+        deleted = self._in_batches(
+            lambda uow: uow.carts.delete_expired_before(cutoff, batch_size), batch_size
+        )
         return CartCleanup(expired=expired, deleted=deleted)
+
+    def _in_batches(self, batch: Callable[[UnitOfWork], int], batch_size: int) -> int:
+        """Run ``batch`` in transactions of its own until one does less than a full batch."""
+        done = 0
+        while True:
+            with self.ports.unit_of_work() as uow:
+                count = batch(uow)
+                uow.commit()
+            done += count
+            if count < batch_size:
+                return done
 
     @checked
     def list_offerings(self) -> list[Offering]:
