@@ -53,9 +53,14 @@ def imports(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks; each prints its figures and writes benchmarks/results/*.json."""
-    _install(session, "bench")
+    """Run the benchmarks; each prints its figures and writes benchmarks/results/*.json.
+
+    flow.py needs a PostgreSQL server whose user may create databases: the one at
+    CHECKOUT_BENCH_DATABASE_URL, by default the local server as ``postgres``.
+    """
+    _install(session, "bench", project=".[postgres]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
+    session.run("python", "benchmarks/flow.py", *session.posargs)
 
 
 @nox.session

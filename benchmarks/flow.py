@@ -1,4 +1,4 @@
-"""Benchmark of the checkout flow on PostgreSQL: SQL statements per operation, paid orders per second.
+"""Benchmark of the checkout flow on PostgreSQL: statements per operation, paid orders per second.
 
 It creates a fresh database of its own on the PostgreSQL server at
 ``CHECKOUT_BENCH_DATABASE_URL`` (by default the local server, through its
@@ -151,7 +151,9 @@ def bench_catalog(now: datetime) -> DemoCatalog:
     """The demo's catalog, its sale running around ``now`` and ``SAVE20`` without a limit."""
     demo = demo_catalog()
     sales = {
-        slug: attrs.evolve(sale, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=90))
+        slug: attrs.evolve(
+            sale, starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=90)
+        )
         for slug, sale in demo.sales.items()
     }
     coupons_ = {code: attrs.evolve(c, usage_limit=None) for code, c in demo.coupons.items()}
@@ -214,8 +216,10 @@ def check_paid(placed: OrderPlaced, what: str) -> None:
 # ----------------------------------------------------------- counting statements
 
 _TOKEN: Final = re.compile(r'[()]|"[^"]*"|[A-Za-z_][A-Za-z0-9_.$]*')
-_TABLE_AFTER: Final = frozenset({"FROM", "INTO", "UPDATE", "JOIN"})
-_CONFLICT: Final = re.compile(r"\bON CONFLICT\b.*?\bDO (NOTHING|UPDATE)\b", re.IGNORECASE | re.DOTALL)
+_TABLE_AFTER: Final = frozenset({"FROM", "INTO", "JOIN"})
+_CONFLICT: Final = re.compile(
+    r"\bON CONFLICT\b.*?\bDO (NOTHING|UPDATE)\b", re.IGNORECASE | re.DOTALL
+)
 
 
 def label(statement: str) -> str:
@@ -224,24 +228,25 @@ def label(statement: str) -> str:
     ``SELECT coupons (+ coupon_redemptions)`` for a select with a subquery on
     another table; ``FOR UPDATE`` and ``ON CONFLICT DO ...`` are kept.
     """
-    verb = statement.split(None, 1)[0].upper()
+    tokens = _TOKEN.findall(statement)
+    verb = tokens[0].upper()
     depth = 0
     main: str | None = None
     others: list[str] = []
-    previous = ""
-    for match in _TOKEN.finditer(statement):
-        token = match.group()
-        if token == "(":
+    for position, word in enumerate(tokens):
+        if word == "(":
             depth += 1
-        elif token == ")":
+        elif word == ")":
             depth -= 1
-        elif previous in _TABLE_AFTER:
-            table = token.strip('"')
+        elif (position == 1 and verb == "UPDATE") or (
+            position > 0 and tokens[position - 1].upper() in _TABLE_AFTER
+        ):
+            # An UPDATE's table follows its verb; a later UPDATE (FOR UPDATE, DO UPDATE) names none.
+            table = word.strip('"')
             if depth == 0 and main is None:
                 main = table
             elif table != main and table not in others:
                 others.append(table)
-        previous = token.upper()
     words = [verb, main or "?"]
     if others:
         words.append(f"(+ {', '.join(others)})")
@@ -284,7 +289,7 @@ class StatementLog:
         event.listen(self.engine, "begin", self._on_begin)
         event.listen(self.engine.pool, "checkout", self._on_checkout)
 
-    def _on_statement(  # noqa: PLR0913, PLR0917 - the event's signature
+    def _on_statement(
         self,
         _connection: Connection,
         _cursor: Any,  # noqa: ANN401 - a DBAPI cursor
@@ -332,7 +337,9 @@ def count_flow(checkout: Checkout, log: StatementLog, run: int) -> dict[str, Ope
     """Count each operation of the seed's flow once, on carts made before counting starts."""
     counts: dict[str, OperationCount] = {}
     created, counts["create cart"] = log.count(
-        lambda: checkout.carts.create_cart([SEED_LINE], sale_slug=SALE_SLUG, analytics_data=ANALYTICS)
+        lambda: checkout.carts.create_cart(
+            [SEED_LINE], sale_slug=SALE_SLUG, analytics_data=ANALYTICS
+        )
     )
     token = ok(created, "create cart").token
     estimated, counts["estimate"] = log.count(lambda: checkout.pricing.calculate(token, None))
@@ -407,6 +414,7 @@ class Run(TypedDict):
     orders_per_s: float
     latency_p50_ms: float
     latency_p95_ms: float
+    client_cpu_ms_per_order: float
 
 
 def prepare(checkout: Checkout, count: int, run: str) -> list[PaidOrder]:
@@ -427,46 +435,69 @@ def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))]
 
 
+def _failure(result: Result[OrderPlaced, CheckoutError]) -> str | None:
+    match result:
+        case Success(placed):
+            receipt = placed.receipt
+            if receipt.checkout_url is None or placed.replayed:
+                return f"not a new order with a session: {receipt}"
+            return None
+        case Failure(error):
+            return repr(error)
+    raise AssertionError(result)
+
+
+def _place_orders(
+    checkout: Checkout,
+    work: queue.SimpleQueue[PaidOrder],
+    barrier: threading.Barrier,
+    latencies: list[float],
+    failures: list[str],
+) -> None:
+    """One thread's share: after the barrier, place orders from ``work`` until it is empty."""
+    barrier.wait()
+    while True:
+        try:
+            order = work.get_nowait()
+        except queue.Empty:
+            return
+        start = time.perf_counter()
+        try:
+            result = checkout.orders.create_from_cart(order.token, order.key, order.user_id)
+        except Exception as error:  # noqa: BLE001 - reported after the run, which then stops
+            failures.append(repr(error))
+            continue
+        latencies.append(time.perf_counter() - start)
+        failure = _failure(result)
+        if failure is not None:
+            failures.append(failure)
+
+
 def timed_run(checkout: Checkout, prepared: Sequence[PaidOrder], threads: int) -> Run:
-    """Place the prepared orders from ``threads`` threads started together; time them all."""
+    """Place the prepared orders from ``threads`` threads started together; time them all.
+
+    The time runs from the barrier's release to the last order placed; the
+    CPU time is this whole process's (every thread), over the same span.
+    """
     work: queue.SimpleQueue[PaidOrder] = queue.SimpleQueue()
     for order in prepared:
         work.put(order)
     barrier = threading.Barrier(threads + 1)
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures: list[str] = []
-
-    def place(mine: list[float]) -> None:
-        barrier.wait()
-        while True:
-            try:
-                order = work.get_nowait()
-            except queue.Empty:
-                return
-            start = time.perf_counter()
-            try:
-                result = checkout.orders.create_from_cart(order.token, order.key, order.user_id)
-            except Exception as error:  # noqa: BLE001 - reported below, after the run
-                failures.append(repr(error))
-                continue
-            mine.append(time.perf_counter() - start)
-            match result:
-                case Success(placed):
-                    receipt = placed.receipt
-                    if receipt.checkout_url is None or placed.replayed:
-                        failures.append(f"not a new order with a session: {receipt}")
-                case Failure(error):
-                    failures.append(repr(error))
-
-    workers = [threading.Thread(target=place, args=(mine,)) for mine in latencies]
+    workers = [
+        threading.Thread(target=_place_orders, args=(checkout, work, barrier, mine, failures))
+        for mine in latencies
+    ]
     for worker in workers:
         worker.start()
     gc.collect()
     barrier.wait()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     if failures:
         raise SystemExit(f"{len(failures)} orders failed, the first: {failures[0]}")
     every = sorted(latency for mine in latencies for latency in mine)
@@ -476,6 +507,7 @@ def timed_run(checkout: Checkout, prepared: Sequence[PaidOrder], threads: int) -
         "orders_per_s": round(len(prepared) / elapsed, 1),
         "latency_p50_ms": round(_percentile(every, 0.5) * 1e3, 2),
         "latency_p95_ms": round(_percentile(every, 0.95) * 1e3, 2),
+        "client_cpu_ms_per_order": round(cpu / len(prepared) * 1e3, 3),
     }
 
 
@@ -507,7 +539,9 @@ def measure_throughput(url: URL, runs: int, orders: int, warmup: int) -> list[Ru
     try:
         checkout = build_checkout(engine).checkout
         timed_run(checkout, prepare(checkout, warmup, "warmup"), THREADS)
-        results = [timed_run(checkout, prepare(checkout, orders, str(run)), THREADS) for run in range(runs)]
+        results = [
+            timed_run(checkout, prepare(checkout, orders, str(run)), THREADS) for run in range(runs)
+        ]
         check_books(engine)
     finally:
         engine.dispose()
@@ -535,7 +569,9 @@ def _target(name: str, limit: str, measured: float, met: bool) -> dict[str, obje
 
 
 def _statement_table(counts: dict[str, OperationCount]) -> str:
-    head = f"{'operation':<30} | {'statements':>10} {'transactions':>12} {'connections':>11} | target"
+    head = (
+        f"{'operation':<30} | {'statements':>10} {'transactions':>12} {'connections':>11} | target"
+    )
     rows = [head, "-" * len(head)]
     for name, counted in counts.items():
         target = TARGET_STATEMENTS.get(name)
@@ -547,12 +583,16 @@ def _statement_table(counts: dict[str, OperationCount]) -> str:
 
 
 def _run_table(runs: Sequence[Run]) -> str:
-    head = f"{'run':>3} | {'orders':>6} {'seconds':>8} {'orders/s':>9} | {'p50 ms':>7} {'p95 ms':>7}"
+    head = (
+        f"{'run':>3} | {'orders':>6} {'seconds':>8} {'orders/s':>9} | "
+        f"{'p50 ms':>7} {'p95 ms':>7} | {'client CPU ms/order':>19}"
+    )
     rows = [head, "-" * len(head)]
     for index, run in enumerate(runs, 1):
         rows.append(
             f"{index:>3} | {run['orders']:>6} {run['seconds']:>8.3f} {run['orders_per_s']:>9.1f} | "
-            f"{run['latency_p50_ms']:>7.2f} {run['latency_p95_ms']:>7.2f}"
+            f"{run['latency_p50_ms']:>7.2f} {run['latency_p95_ms']:>7.2f} | "
+            f"{run['client_cpu_ms_per_order']:>19.3f}"
         )
     return "\n".join(rows)
 
@@ -577,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = count_statements(url, count_repeats)
         results = measure_throughput(url, runs, orders, warmup)
 
-    median_rate = statistics.median(run["orders_per_s"] for run in results)
+    median_rate = round(statistics.median(run["orders_per_s"] for run in results), 1)
     targets = [
         _target(
             f"statements, {name}",
