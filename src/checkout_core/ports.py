@@ -174,6 +174,14 @@ class PaymentRepository(Protocol):
         """Store the new state of a payment that exists."""
         ...
 
+    def record_session(self, payment: Payment) -> Payment:
+        """Store ``payment``'s session if the stored payment has none yet; return the stored one.
+
+        One conditional write: when another request recorded a session first,
+        that payment is returned and ``payment`` is not stored.
+        """
+        ...
+
 
 class DiscountRepository(Protocol):
     """Coupons and their redemptions. The limits are kept by the store, atomically."""

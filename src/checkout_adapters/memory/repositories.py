@@ -204,6 +204,16 @@ class InMemoryPaymentRepository:
             self._index_ref(payment)
         self._tx.put(store.payments, payment.id, payment)
 
+    def record_session(self, payment: Payment) -> Payment:
+        """Store ``payment``'s session unless the stored payment has one; return the stored one."""
+        stored = self._tx.store.payments.get(payment.id)
+        if stored is None:
+            raise ValueError(f"payment {payment.id} is not stored")
+        if stored.provider_ref is not None:
+            return stored
+        self.update(payment)
+        return payment
+
     def _check_ref_free(self, payment: Payment) -> None:
         if payment.provider_ref is None:
             return

@@ -11,7 +11,7 @@ from checkout_core.errors import CartNotFound, CouponInvalid
 from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.carts import CartService, authorize
-from checkout_core.services.pricing import PricingService, refusal_error
+from checkout_core.services.pricing import PricingInputs, PricingService, refusal_error
 from checkout_core.services.settings import CheckoutPorts
 
 __all__ = ["CouponApplied", "DiscountService"]
@@ -86,8 +86,10 @@ class DiscountService:
         if found is None:
             raise CouponInvalid
         coupon, usage = found
-        before = self.pricing.price_with(cart.without_coupon(), offerings, sale)
-        after = self.pricing.price_with(cart.with_coupon(code), offerings, sale, coupon, usage)
+        before = self.pricing.price_with(cart.without_coupon(), PricingInputs(offerings, sale))
+        after = self.pricing.price_with(
+            cart.with_coupon(code), PricingInputs(offerings, sale, coupon, usage)
+        )
         refusal = after.coupon_refusal
         if refusal is not None:
             raise refusal_error(refusal)

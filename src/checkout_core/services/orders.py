@@ -18,10 +18,12 @@ second request for a cart already ordered gets that order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
-from attrs import frozen
+from attrs import Factory, evolve, frozen
 
 from checkout_core.domain.cart import Cart, CartStatus
+from checkout_core.domain.catalog import Offering
 from checkout_core.domain.discounts import CouponRedemption
 from checkout_core.domain.events import NotificationRequested, OrderCompleted, OrderExpired
 from checkout_core.domain.gateway import GatewayError
@@ -34,7 +36,6 @@ from checkout_core.errors import (
     CartNotActive,
     CartNotFound,
     CouponInvalid,
-    IllegalPaymentTransition,
     OrderNotFound,
     PaymentsUnavailable,
 )
@@ -72,7 +73,12 @@ class _Placed:
     order: Order
     payment: Payment | None
     receipt: OrderReceipt | None
+    titles: dict[str, str] = Factory(dict)
     converted: dict[str, str] | None = None
+
+
+def _titles(offerings: Mapping[str, Offering]) -> dict[str, str]:
+    return {offering_id: offering.title for offering_id, offering in offerings.items()}
 
 
 @frozen
@@ -143,7 +149,7 @@ class OrderService:
             return placed.receipt
         if placed.payment is None:
             raise OrderNotFound(f"order {placed.order.token} has no payment")
-        return self._finish_payment(placed.order, placed.payment, claim)
+        return self._finish_payment(placed, placed.payment, claim)
 
     def _order_for_cart(
         self, cart_token: str, user_id: str, claim: Claim, uow: UnitOfWork
@@ -155,9 +161,11 @@ class OrderService:
         if cart.status is CartStatus.CONVERTED:
             return self._existing(cart, claim, uow)
         cart.ensure_usable(self.ports.clock.now())
-        estimate = self.pricing.price(cart, uow)
+        inputs = self.pricing.inputs(cart, uow)
+        estimate = self.pricing.price_with(cart, inputs)
         self._check_coupon(cart, estimate)
-        return self._new(cart, user_id, estimate, claim, uow)
+        placed = self._new(cart, user_id, estimate, claim, uow)
+        return evolve(placed, titles=_titles(inputs.offerings))
 
     def _check_coupon(self, cart: Cart, estimate: Estimate) -> None:
         """Refuse to place an order whose buyer expects a coupon that no longer applies."""
@@ -172,8 +180,6 @@ class OrderService:
         now = self.ports.clock.now()
         ids = self.ports.ids
         order = Order.place(ids.token(), cart.token, user_id, estimate, now)
-        if order.coupon_code is not None:
-            uow.discounts.redeem(CouponRedemption(order.coupon_code, order.token, user_id, now))
         uow.carts.update(cart.convert())
         if not order.requires_payment:
             uow.orders.add(order)
@@ -182,6 +188,7 @@ class OrderService:
             uow.outbox.append(NotificationRequested.of(ids.id("evt"), order, "welcome", now))
             receipt = receipt_of(order, None, enrollments)
             self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
+            self._redeem(order, uow)
             return _Placed(order, None, receipt, converted=cart.analytics)
         order = order.await_payment(now)
         payment = Payment.create(
@@ -194,7 +201,20 @@ class OrderService:
         )
         uow.orders.add(order)
         uow.payments.add(payment)
+        self._redeem(order, uow)
         return _Placed(order, payment, None)
+
+    def _redeem(self, order: Order, uow: UnitOfWork) -> None:
+        """Take the order's coupon use: last before the commit, as it locks the coupon's row.
+
+        Every order with the coupon queues on that row, so the shorter it is
+        held, the more orders a popular coupon lets through.
+        """
+        if order.coupon_code is not None:
+            redemption = CouponRedemption(
+                order.coupon_code, order.token, order.user_id, order.created_at
+            )
+            uow.discounts.redeem(redemption)
 
     def _existing(self, cart: Cart, claim: Claim, uow: UnitOfWork) -> _Placed:
         """The order already made from ``cart``: its receipt, or its payment still to open."""
@@ -212,27 +232,23 @@ class OrderService:
             receipt = receipt_of(order, payment)
             self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
             return _Placed(order, payment, receipt)
-        return _Placed(order, payment, None)
+        offerings = uow.catalog.offerings([line.offering_id for line in order.pricing.lines])
+        return _Placed(order, payment, None, titles=_titles(offerings))
 
-    def _finish_payment(self, order: Order, payment: Payment, claim: Claim) -> OrderReceipt:
-        with self.ports.unit_of_work() as uow:
-            offerings = uow.catalog.offerings([line.offering_id for line in order.pricing.lines])
-        titles = {offering_id: offering.title for offering_id, offering in offerings.items()}
+    def _finish_payment(self, placed: _Placed, payment: Payment, claim: Claim) -> OrderReceipt:
+        order = placed.order
         try:
-            session = self.payments.open_session(order, payment, titles)
+            session = self.payments.open_session(order, payment, placed.titles)
         except GatewayError as fault:
             logger.warning("payment session for order %s failed: %s", order.token, fault)
             raise PaymentsUnavailable from fault
-        now = self.ports.clock.now()
+        opened = payment.attach_session(
+            session.provider_ref, self.ports.clock.now(), session.checkout_url
+        )
         with self.ports.unit_of_work() as uow:
-            stored = uow.payments.get(payment.id, for_update=True) or payment
-            try:
-                opened = stored.attach_session(session.provider_ref, now, session.checkout_url)
-            except IllegalPaymentTransition:
-                # Another request for this cart attached its session first: that one stands.
-                opened = stored
-            uow.payments.update(opened)
-            receipt = receipt_of(order, opened)
+            # Another request for this cart may have recorded its session first: that one stands.
+            stored = uow.payments.record_session(opened)
+            receipt = receipt_of(order, stored)
             self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
             uow.commit()
         return receipt

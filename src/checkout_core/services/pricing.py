@@ -16,13 +16,23 @@ from checkout_core.services._seam import checked
 from checkout_core.services.carts import CartService, authorize
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 
-__all__ = ["PricingService", "refusal_error"]
+__all__ = ["PricingInputs", "PricingService", "refusal_error"]
 
 
 def refusal_error(note: DiscountNote) -> CheckoutError:
     """The error a refused coupon's note stands for, with the note's reason as detail."""
     error = ERRORS_BY_CODE[note.error_code or 0]
     return error(None if note.reason == error.message else note.reason)
+
+
+@frozen
+class PricingInputs:
+    """What the engine prices a cart from, as read from the catalog and the coupons."""
+
+    offerings: Mapping[str, Offering]
+    sale: Sale | None = None
+    coupon: Coupon | None = None
+    usage: CouponUsage = NO_USAGE
 
 
 @frozen
@@ -63,6 +73,10 @@ class PricingService:
         Never reuses an earlier estimate: an order is charged what the catalog
         says when it is placed.
         """
+        return self.price_with(cart, self.inputs(cart, uow))
+
+    def inputs(self, cart: Cart, uow: UnitOfWork) -> PricingInputs:
+        """Read what pricing ``cart`` needs: offerings, sale, coupon and the coupon's use."""
         catalog = uow.catalog
         sale = catalog.sale(cart.sale_slug) if cart.sale_slug else None
         coupon, usage = None, NO_USAGE
@@ -70,23 +84,16 @@ class PricingService:
             found = uow.discounts.coupon(cart.coupon_code, user_id=cart.owner_id)
             if found is not None:
                 coupon, usage = found
-        return self.price_with(cart, catalog.offerings(cart.offering_ids), sale, coupon, usage)
+        return PricingInputs(catalog.offerings(cart.offering_ids), sale, coupon, usage)
 
-    def price_with(
-        self,
-        cart: Cart,
-        offerings: Mapping[str, Offering],
-        sale: Sale | None,
-        coupon: Coupon | None = None,
-        usage: CouponUsage = NO_USAGE,
-    ) -> Estimate:
+    def price_with(self, cart: Cart, inputs: PricingInputs) -> Estimate:
         """Price ``cart`` now from inputs the caller already read, under the host's tax policy."""
         return price_cart(
             cart,
-            offerings,
+            inputs.offerings,
             tax=self.settings.tax,
             now=self.ports.clock.now(),
-            sale=sale,
-            coupon=coupon,
-            coupon_usage=usage,
+            sale=inputs.sale,
+            coupon=inputs.coupon,
+            coupon_usage=inputs.usage,
         )

@@ -114,6 +114,9 @@ def test_a_gateway_fault_keeps_the_order_and_a_retry_finishes_it(world: World) -
     assert retried.receipt.order_token == order.token
     assert retried.receipt.checkout_url is not None
     assert len(world.store.orders) == 1
+    # The retry asks for the very same session, under the same idempotency key.
+    first, second = world.gateway.requests
+    assert first == second
 
 
 def test_an_unpaid_order_expires_and_gives_its_coupon_use_back(world: World) -> None:

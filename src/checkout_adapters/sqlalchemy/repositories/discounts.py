@@ -63,7 +63,8 @@ _REDEMPTION_OF_ORDER: Final = (
     .correlate(coupons)
     .scalar_subquery()
 )
-_BEFORE_REDEEM: Final = select(_c.per_user_limit, _REDEMPTION_OF_ORDER.label("redemption")).where(
+# Read only when no use could be taken: was there no coupon, or no use left?
+_WHY_NOT_TAKEN: Final = select(_REDEMPTION_OF_ORDER.label("redemption")).where(
     _c.code == bindparam("b_code")
 )
 _TAKE_USE: Final = (
@@ -73,6 +74,7 @@ _TAKE_USE: Final = (
         or_(_c.usage_limit.is_(None), _c.used < _c.usage_limit),
     )
     .values(used=_c.used + 1)
+    .returning(_c.per_user_limit)
 )
 _GIVE_USE_BACK: Final = (
     update(coupons).where(_c.code == bindparam("b_code")).values(used=_c.used - 1)
@@ -81,6 +83,7 @@ _COUNT_BY_USER: Final = select(func.count()).where(
     _r.coupon_code == bindparam("b_code"),
     _r.user_id == bindparam("b_user_id"),
     _r.status == _ACTIVE,
+    _r.order_token != bindparam("b_order_token"),
 )
 _RELEASE: Final = (
     update(coupon_redemptions)
@@ -199,26 +202,30 @@ class SqlDiscountRepository:
         """
         code = normalize_code(redemption.coupon_code)
         order = {"b_code": code, "b_order_token": redemption.order_token}
-        before = self._connection().execute(_BEFORE_REDEEM, order).one_or_none()
-        if before is None:
-            raise CouponInvalid
-        if before.redemption == _ACTIVE:
-            return
-        if self._connection().execute(_TAKE_USE, {"b_code": code}).rowcount != 1:
+        connection = self._connection()
+        # The use is taken first: the UPDATE locks the coupon's row, so every
+        # check after it sees all redemptions committed before this one.
+        taken = connection.execute(_TAKE_USE, {"b_code": code}).one_or_none()
+        if taken is None:
+            why = connection.execute(_WHY_NOT_TAKEN, order).one_or_none()
+            if why is None:
+                raise CouponInvalid
+            if why.redemption == _ACTIVE:
+                return
             raise CouponExhausted
         user_id = redemption.user_id
-        if before.per_user_limit is not None and user_id is not None:
-            counted = {"b_code": code, "b_user_id": user_id}
-            used_by_user = self._connection().execute(_COUNT_BY_USER, counted).scalar_one()
-            if used_by_user >= before.per_user_limit:
+        if taken.per_user_limit is not None and user_id is not None:
+            counted = {**order, "b_user_id": user_id}
+            used_by_user = connection.execute(_COUNT_BY_USER, counted).scalar_one()
+            if used_by_user >= taken.per_user_limit:
                 raise CouponUserLimitReached
-        recorded = self._connection().execute(
-            _record_redemption(self._connection().dialect.name),
+        recorded = connection.execute(
+            _record_redemption(connection.dialect.name),
             {**order, "b_user_id": user_id, "b_now": redemption.redeemed_at},
         )
         if recorded.first() is None:
-            # A concurrent redeem for the same order won the race: its use stands, not ours.
-            self._connection().execute(_GIVE_USE_BACK, {"b_code": code})
+            # This order's redemption is already active: the use it holds stands, not this one.
+            connection.execute(_GIVE_USE_BACK, {"b_code": code})
 
     def release(self, coupon_code: str, order_token: str, now: datetime) -> bool:
         """Give back the use an order made of a coupon; ``False`` if there was none to give."""

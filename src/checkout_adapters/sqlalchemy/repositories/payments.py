@@ -29,6 +29,15 @@ _BY_REF: Final = select(payments).where(
     _c.provider == bindparam("provider"), _c.provider_ref == bindparam("provider_ref")
 )
 _BY_REF_FOR_UPDATE: Final = _BY_REF.with_for_update()
+_RECORD_SESSION: Final = (
+    update(payments)
+    .where(_c.id == bindparam("key"), _c.provider_ref.is_(None))
+    .values(
+        provider_ref=bindparam("b_provider_ref"),
+        checkout_url=bindparam("b_checkout_url"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
 _UPDATE: Final = update(payments).where(
     _c.id == bindparam("key"),
     _c.order_token == bindparam("key_order_token"),
@@ -124,3 +133,22 @@ class SqlPaymentRepository:
         }
         if self._connection().execute(_UPDATE, parameters).rowcount != 1:
             raise ValueError(f"payment {payment.id} of order {payment.order_token} is not stored")
+
+    def record_session(self, payment: Payment) -> Payment:
+        """Store ``payment``'s session unless the stored payment has one; return the stored one.
+
+        One conditional ``UPDATE``; the stored payment is read only when it
+        already had a session (another request recorded it first).
+        """
+        parameters = {
+            "key": payment.id,
+            "b_provider_ref": payment.provider_ref,
+            "b_checkout_url": payment.checkout_url,
+            "b_updated_at": payment.updated_at,
+        }
+        if self._connection().execute(_RECORD_SESSION, parameters).rowcount == 1:
+            return payment
+        stored = self.get(payment.id)
+        if stored is None:
+            raise ValueError(f"payment {payment.id} is not stored")
+        return stored
