@@ -19,8 +19,6 @@ from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 
 __all__ = ["Claim", "IdempotencyService"]
 
-_CLAIM_ATTEMPTS = 3
-
 
 @frozen
 class Claim:
@@ -36,38 +34,36 @@ class IdempotencyService:
     ports: CheckoutPorts
     settings: CheckoutSettings
 
-    def begin(self, key: str, request: Mapping[str, object]) -> Claim | Replay:
-        """Claim ``key`` for ``request``, or the stored answer when it already ran.
+    def begin(self, uow: UnitOfWork, key: str, request: Mapping[str, object]) -> Claim | Replay:
+        """Claim ``key`` for ``request`` in ``uow``, or return the stored answer when it ran before.
 
-        The claim is committed at once, so every concurrent request with the
-        key sees it. Raises :class:`~checkout_core.errors.IdempotencyKeyMismatch`
-        for a key used with another request and
+        The claim belongs to the caller's transaction: it becomes visible when
+        the caller commits, and vanishes if the caller rolls back. A
+        concurrent request with the key waits for that transaction at the
+        claim. Raises :class:`~checkout_core.errors.IdempotencyKeyMismatch` for
+        a key used with another request and
         :class:`~checkout_core.errors.IdempotencyKeyInProgress` while the first
         request still runs.
         """
         key = validate_key(key)
         request_print = fingerprint(request)
-        for _ in range(_CLAIM_ATTEMPTS):
-            now = self.ports.clock.now()
-            record = IdempotencyRecord.begin(
-                key,
-                request_print,
-                now,
-                ttl=self.settings.idempotency_ttl,
-                lease=self.settings.idempotency_lease,
-            )
-            with self.ports.unit_of_work() as uow:
-                if uow.idempotency.claim(record, replacing=None):
-                    uow.commit()
-                    return Claim(record)
-                existing = uow.idempotency.get(key)
-                decision = decide(existing, request_print, now)
-                if isinstance(decision, Replay):
-                    return decision
-                if uow.idempotency.claim(record, replacing=existing):
-                    uow.commit()
-                    return Claim(record)
-        # Lost every race for a key that others keep taking over: it is busy.
+        now = self.ports.clock.now()
+        record = IdempotencyRecord.begin(
+            key,
+            request_print,
+            now,
+            ttl=self.settings.idempotency_ttl,
+            lease=self.settings.idempotency_lease,
+        )
+        if uow.idempotency.claim(record, replacing=None):
+            return Claim(record)
+        existing = uow.idempotency.get(key)
+        decision = decide(existing, request_print, now)
+        if isinstance(decision, Replay):
+            return decision
+        if uow.idempotency.claim(record, replacing=existing):
+            return Claim(record)
+        # Another request took the expired or abandoned key over first.
         raise IdempotencyKeyInProgress
 
     def complete(self, uow: UnitOfWork, claim: Claim, status_code: int, body: str) -> None:

@@ -109,11 +109,23 @@ class OrderService:
         if user_id is None:
             raise AuthenticationRequired("sign in to place an order")
         request = {"operation": "create_order", "cart_token": cart_token, "user_id": user_id}
-        begun = self.idempotency.begin(idempotency_key, request)
-        if isinstance(begun, Replay):
-            return OrderPlaced(decode_receipt(begun.response_body), replayed=True)
+        # The key is claimed in the order's own transaction: a failure rolls the
+        # claim back with everything else, and a concurrent request with the key
+        # waits on the claim, then finds the answer or the order in progress.
+        with self.ports.unit_of_work() as uow:
+            begun = self.idempotency.begin(uow, idempotency_key, request)
+            if isinstance(begun, Replay):
+                return OrderPlaced(decode_receipt(begun.response_body), replayed=True)
+            placed = self._order_for_cart(cart_token, user_id, begun, uow)
+            uow.commit()
+        if self.ports.cart_cache is not None:
+            self.ports.cart_cache.invalidate(cart_token)
+        if placed.converted is not None:
+            self._track(placed.order, placed.converted)
+        if placed.receipt is not None:
+            return OrderPlaced(placed.receipt, replayed=False)
         try:
-            receipt = self._place(cart_token, user_id, begun)
+            receipt = self._finish_payment(placed, begun)
         except BaseException:
             self.idempotency.release(begun)
             raise
@@ -136,20 +148,6 @@ class OrderService:
             uow.outbox.append(OrderExpired.of(self.ports.ids.id("evt"), expired, now))
             uow.commit()
         return expired
-
-    def _place(self, cart_token: str, user_id: str, claim: Claim) -> OrderReceipt:
-        with self.ports.unit_of_work() as uow:
-            placed = self._order_for_cart(cart_token, user_id, claim, uow)
-            uow.commit()
-        if self.ports.cart_cache is not None:
-            self.ports.cart_cache.invalidate(cart_token)
-        if placed.converted is not None:
-            self._track(placed.order, placed.converted)
-        if placed.receipt is not None:
-            return placed.receipt
-        if placed.payment is None:
-            raise OrderNotFound(f"order {placed.order.token} has no payment")
-        return self._finish_payment(placed, placed.payment, claim)
 
     def _order_for_cart(
         self, cart_token: str, user_id: str, claim: Claim, uow: UnitOfWork
@@ -235,8 +233,10 @@ class OrderService:
         offerings = uow.catalog.offerings([line.offering_id for line in order.pricing.lines])
         return _Placed(order, payment, None, titles=_titles(offerings))
 
-    def _finish_payment(self, placed: _Placed, payment: Payment, claim: Claim) -> OrderReceipt:
-        order = placed.order
+    def _finish_payment(self, placed: _Placed, claim: Claim) -> OrderReceipt:
+        order, payment = placed.order, placed.payment
+        if payment is None:
+            raise OrderNotFound(f"order {order.token} has no payment")
         try:
             session = self.payments.open_session(order, payment, placed.titles)
         except GatewayError as fault:
