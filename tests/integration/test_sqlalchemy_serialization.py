@@ -14,6 +14,7 @@ from checkout_core.domain.events import (
     EVENT_TYPES,
     DomainEvent,
     NotificationRequested,
+    OrderCancelled,
     OrderCompleted,
     OrderExpired,
     OrderPaid,
@@ -41,6 +42,7 @@ def _every_event() -> list[DomainEvent]:
         OrderExpired.of("evt_4", order, NOW),
         OrderRefunded.of("evt_5", paid.record_refund(100, NOW), 100, NOW),
         NotificationRequested.of("evt_6", order, "welcome", NOW),
+        OrderCancelled.of("evt_7", order, NOW),
     ]
 
 

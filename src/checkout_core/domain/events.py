@@ -28,6 +28,7 @@ __all__ = [
     "EVENT_TYPES",
     "DomainEvent",
     "NotificationRequested",
+    "OrderCancelled",
     "OrderCompleted",
     "OrderExpired",
     "OrderPaid",
@@ -147,6 +148,23 @@ class OrderExpired:
 
 
 @frozen
+class OrderCancelled:
+    """The buyer or the host gave an unpaid order up; its coupon redemption is released."""
+
+    name: ClassVar[str] = "order.cancelled"
+
+    event_id: str
+    occurred_at: datetime
+    order_token: str
+    coupon_code: str | None
+
+    @classmethod
+    def of(cls, event_id: str, order: Order, now: datetime) -> OrderCancelled:
+        """The event for the cancelled ``order``."""
+        return cls(event_id, now, order.token, order.coupon_code)
+
+
+@frozen
 class OrderRefunded:
     """Money was given back for an order: ``amount`` now, ``refunded_amount`` in all."""
 
@@ -195,6 +213,7 @@ DomainEvent: TypeAlias = (
     | OrderCompleted
     | PaymentFailed
     | OrderExpired
+    | OrderCancelled
     | OrderRefunded
     | NotificationRequested
 )
@@ -205,6 +224,7 @@ _EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     OrderCompleted,
     PaymentFailed,
     OrderExpired,
+    OrderCancelled,
     OrderRefunded,
     NotificationRequested,
 )

@@ -25,7 +25,12 @@ from attrs import Factory, evolve, frozen
 from checkout_core.domain.cart import Cart, CartStatus
 from checkout_core.domain.catalog import Offering
 from checkout_core.domain.discounts import CouponRedemption
-from checkout_core.domain.events import NotificationRequested, OrderCompleted, OrderExpired
+from checkout_core.domain.events import (
+    NotificationRequested,
+    OrderCancelled,
+    OrderCompleted,
+    OrderExpired,
+)
 from checkout_core.domain.gateway import GatewayError
 from checkout_core.domain.idempotency import Replay
 from checkout_core.domain.orders import Order, OrderStatus
@@ -134,20 +139,36 @@ class OrderService:
     @checked
     def expire(self, order_token: str) -> Order:
         """Expire an unpaid order, release its coupon redemption and queue ``order.expired``."""
+        return self._give_up(order_token, OrderStatus.EXPIRED)
+
+    @checked
+    def cancel(self, order_token: str) -> Order:
+        """Cancel an unpaid order, release its coupon redemption and queue ``order.cancelled``.
+
+        A failed payment alone is not final (the buyer may pay again); an
+        order the buyer or the host gives up is.
+        """
+        return self._give_up(order_token, OrderStatus.CANCELLED)
+
+    def _give_up(self, order_token: str, status: OrderStatus) -> Order:
         now = self.ports.clock.now()
         with self.ports.unit_of_work() as uow:
             order = uow.orders.get(order_token, for_update=True)
             if order is None:
                 raise OrderNotFound(order_token)
-            if order.status is OrderStatus.EXPIRED:
+            if order.status is status:
                 return order
-            expired = order.expire(now)
-            if expired.coupon_code is not None:
-                uow.discounts.release(expired.coupon_code, expired.token, now)
-            uow.orders.update(expired)
-            uow.outbox.append(OrderExpired.of(self.ports.ids.id("evt"), expired, now))
+            ended = order.transition_to(status, now)
+            if ended.coupon_code is not None:
+                uow.discounts.release(ended.coupon_code, ended.token, now)
+            uow.orders.update(ended)
+            event_id = self.ports.ids.id("evt")
+            if status is OrderStatus.EXPIRED:
+                uow.outbox.append(OrderExpired.of(event_id, ended, now))
+            else:
+                uow.outbox.append(OrderCancelled.of(event_id, ended, now))
             uow.commit()
-        return expired
+        return ended
 
     def _order_for_cart(
         self, cart_token: str, user_id: str, claim: Claim, uow: UnitOfWork

@@ -9,6 +9,7 @@ from checkout_core.domain.catalog import Period, PeriodUnit
 from checkout_core.domain.events import (
     EVENT_TYPES,
     NotificationRequested,
+    OrderCancelled,
     OrderCompleted,
     OrderedOffering,
     OrderExpired,
@@ -54,6 +55,7 @@ def test_every_event_has_its_stable_name() -> None:
         "order.payment_failed": PaymentFailed,
         "order.expired": OrderExpired,
         "order.refunded": OrderRefunded,
+        "order.cancelled": OrderCancelled,
         "notification.requested": NotificationRequested,
     }
 

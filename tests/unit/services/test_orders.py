@@ -10,6 +10,7 @@ from checkout_core.errors import (
     CouponInvalid,
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
+    IllegalOrderTransition,
     PaymentsUnavailable,
 )
 from tests.unit.services.world import World, ok, refused
@@ -130,3 +131,24 @@ def test_an_unpaid_order_expires_and_gives_its_coupon_use_back(world: World) -> 
     assert ok(world.checkout.orders.expire(receipt.order_token)) == expired
     other = world.seed_cart()
     assert ok(world.checkout.discounts.apply(other.token, "ONCE", "user_b")).code == "ONCE"
+
+
+def test_a_cancelled_order_gives_its_coupon_use_back_and_a_paid_one_cannot_be_cancelled(
+    world: World,
+) -> None:
+    world.add_coupon(Coupon(code="ONCE", percent_off=Rate.percent(10), usage_limit=1))
+    cart = world.seed_cart()
+    ok(world.checkout.discounts.apply(cart.token, "ONCE", "user_a"))
+    receipt = ok(world.checkout.orders.create_from_cart(cart.token, "key-1", "user_a")).receipt
+    cancelled = ok(world.checkout.orders.cancel(receipt.order_token))
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert world.events() == ["order.cancelled"]
+    other = world.seed_cart()
+    assert ok(world.checkout.discounts.apply(other.token, "ONCE", "user_b")).code == "ONCE"
+    paid = world.seed_cart()
+    placed = ok(world.checkout.orders.create_from_cart(paid.token, "key-2", "user_c")).receipt
+    assert placed.provider_ref is not None
+    ok(world.checkout.payments.mark_paid("fake", placed.provider_ref, placed.total))
+    error = refused(world.checkout.orders.cancel(placed.order_token))
+    assert isinstance(error, IllegalOrderTransition)
+    assert error.code == 3002
