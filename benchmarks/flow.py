@@ -37,12 +37,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import platform
 import queue
 import re
-import shlex
 import statistics
 import sys
 import threading
@@ -88,6 +85,7 @@ from checkout_core.domain.orders import OrderStatus
 from checkout_core.domain.pricing import DiscountKind, Estimate
 from checkout_core.errors import CheckoutError
 from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings, OrderPlaced
+from reporting import machine, print_targets, target, write_report
 
 T = TypeVar("T")
 
@@ -564,10 +562,6 @@ def server_facts(url: URL) -> dict[str, str]:
         engine.dispose()
 
 
-def _target(name: str, limit: str, measured: float, met: bool) -> dict[str, object]:  # noqa: FBT001
-    return {"name": name, "target": limit, "measured": measured, "met": met}
-
-
 def _statement_table(counts: dict[str, OperationCount]) -> str:
     head = (
         f"{'operation':<30} | {'statements':>10} {'transactions':>12} {'connections':>11} | target"
@@ -619,20 +613,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     median_rate = round(statistics.median(run["orders_per_s"] for run in results), 1)
     targets = [
-        _target(
+        target(
             f"statements, {name}",
             f"<= {limit}",
             counts[name]["statements"],
-            counts[name]["statements"] <= limit,
+            met=counts[name]["statements"] <= limit,
         )
         for name, limit in TARGET_STATEMENTS.items()
     ]
     targets.append(
-        _target(
+        target(
             f"paid orders per second, {THREADS} threads, median of {runs} runs",
             f">= {TARGET_ORDERS_PER_S}",
             median_rate,
-            median_rate >= TARGET_ORDERS_PER_S,
+            met=median_rate >= TARGET_ORDERS_PER_S,
         )
     )
 
@@ -654,22 +648,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(_run_table(results))
     print(f"median: {median_rate:,.1f} paid orders/s")
-    for target in targets:
-        print(
-            f"  [{'met' if target['met'] else 'MISSED'}] {target['name']}: "
-            f"{target['measured']} (target {target['target']})"
-        )
+    print_targets(targets)
 
     report = {
         "benchmark": "flow",
-        "command": shlex.join(["python", *sys.argv]),
-        "quick": args.quick,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        **machine(quick=args.quick),
         "postgres": server,
         "drivers": {
             "sqlalchemy": metadata.version("sqlalchemy"),
@@ -708,9 +691,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "throughput": {"runs": results, "median_orders_per_s": median_rate},
         "targets": targets,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    write_report(RESULTS, report)
     return 0
 
 

@@ -25,10 +25,6 @@ import argparse
 import functools
 import gc
 import itertools
-import json
-import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -48,6 +44,7 @@ from checkout_core.domain.discounts import Coupon, CouponUsage
 from checkout_core.domain.money import Currency, Rate
 from checkout_core.domain.pricing import DiscountKind, Estimate, price_cart
 from checkout_core.domain.tax import TaxPolicy
+from reporting import machine, print_targets, target, write_report
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -624,24 +621,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         for who in ("ours", "reference")
     }
     targets = [
-        {
-            "name": "estimates per second, 3 lines",
-            "target": f">= {TARGET_RATE_3_LINES}",
-            "measured": rate_3,
-            "met": rate_3 >= TARGET_RATE_3_LINES,
-        },
-        {
-            "name": "speedup over the prices reference, 3 lines",
-            "target": f">= {TARGET_SPEEDUP_3_LINES}",
-            "measured": speedup_3,
-            "met": speedup_3 >= TARGET_SPEEDUP_3_LINES,
-        },
-        {
-            "name": "linearity: per-line time at 100 lines / at 10 lines",
-            "target": f"<= {TARGET_LINEARITY}",
-            "measured": linearity["ours"],
-            "met": linearity["ours"] <= TARGET_LINEARITY,
-        },
+        target(
+            "estimates per second, 3 lines",
+            f">= {TARGET_RATE_3_LINES}",
+            rate_3,
+            met=rate_3 >= TARGET_RATE_3_LINES,
+        ),
+        target(
+            "speedup over the prices reference, 3 lines",
+            f">= {TARGET_SPEEDUP_3_LINES}",
+            speedup_3,
+            met=speedup_3 >= TARGET_SPEEDUP_3_LINES,
+        ),
+        target(
+            "linearity: per-line time at 100 lines / at 10 lines",
+            f"<= {TARGET_LINEARITY}",
+            linearity["ours"],
+            met=linearity["ours"] <= TARGET_LINEARITY,
+        ),
     ]
 
     print(
@@ -653,22 +650,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"linearity (µs/line at 100 / at 10): ours {linearity['ours']}, "
         f"reference {linearity['reference']}"
     )
-    for target in targets:
-        print(
-            f"  [{'met' if target['met'] else 'MISSED'}] {target['name']}: "
-            f"{target['measured']} (target {target['target']})"
-        )
+    print_targets(targets)
 
     report = {
         "benchmark": "pricing",
-        "command": shlex.join(["python", *sys.argv]),
-        "quick": args.quick,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        **machine(quick=args.quick),
         "prices_version": metadata.version("prices"),
         "scenario": {
             "currency": INR.code,
@@ -687,9 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "linearity": linearity,
         "targets": targets,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    write_report(RESULTS, report)
     return 0
 
 
