@@ -329,6 +329,10 @@ class PaymentGateway(Protocol):
         """The provider's name as stored on payments (``"razorpay"``)."""
         ...
 
+    def available(self) -> bool:
+        """Whether calls may be made now; a circuit breaker in front of a provider may say no."""
+        ...
+
     def create_session(self, request: PaymentSessionRequest) -> PaymentSession:
         """Open a payment session the buyer pays through.
 

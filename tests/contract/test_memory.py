@@ -167,7 +167,7 @@ def test_the_port_members_are_found() -> None:
         "__enter__", "__exit__", "commit", "rollback",
     }  # fmt: skip
     assert _members(PaymentGateway) == {
-        "provider", "create_session", "fetch_status", "refund", "parse_webhook",
+        "provider", "available", "create_session", "fetch_status", "refund", "parse_webhook",
     }  # fmt: skip
 
 

@@ -106,6 +106,10 @@ class FakeGateway:
         with self._lock:
             self._statuses[status.provider_ref] = status
 
+    def available(self) -> bool:
+        """Always: the fake gateway has no circuit breaker of its own."""
+        return True
+
     def create_session(self, request: PaymentSessionRequest) -> PaymentSession:
         """Open a session, or return the one opened before under the same idempotency key.
 

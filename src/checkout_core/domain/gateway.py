@@ -130,8 +130,11 @@ class WebhookEvent:
     """A verified webhook delivery, read into the checkout's terms.
 
     ``event_id`` identifies the delivery at the provider and is what the inbox
-    deduplicates on. ``payment_event`` is ``None`` for events the checkout
-    records but does not act on.
+    deduplicates on. ``provider_ref`` is the provider's reference of the
+    session (a Razorpay order id, a Stripe Checkout Session id) and
+    ``payment_id`` the checkout's own payment id when the provider echoes it
+    back (in notes or metadata): either finds the payment. ``payment_event``
+    is ``None`` for events the checkout records but does not act on.
     """
 
     provider: str
@@ -139,3 +142,4 @@ class WebhookEvent:
     type: str
     provider_ref: str | None
     payment_event: PaymentEvent | None
+    payment_id: str | None = None
