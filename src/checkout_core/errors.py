@@ -52,7 +52,8 @@ The tree::
     │   ├── IllegalPaymentTransition     4002  409
     │   ├── PaymentAmountMismatch        4003  409
     │   ├── RefundExceedsCaptured        4004  422
-    │   └── PaymentsUnavailable          4005  503
+    │   ├── PaymentsUnavailable          4005  503
+    │   └── WebhookRejected              4006  400
     ├── IdempotencyError                        422
     │   ├── IdempotencyKeyInvalid        5001  422
     │   ├── IdempotencyKeyMismatch       5002  422
@@ -116,6 +117,7 @@ __all__ = [
     "UnknownCurrency",
     "UnknownOffering",
     "UnknownSale",
+    "WebhookRejected",
 ]
 
 
@@ -372,6 +374,12 @@ class PaymentsUnavailable(PaymentError):
     code = 4005
     http_status = 503
     message = "Payments are temporarily unavailable. Please try again shortly."
+
+
+class WebhookRejected(PaymentError):
+    code = 4006
+    http_status = 400
+    message = "The webhook could not be verified."
 
 
 class IdempotencyError(CheckoutError):

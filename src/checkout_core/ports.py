@@ -39,6 +39,7 @@ from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 
 __all__ = [
     "AlertSink",
@@ -61,6 +62,7 @@ __all__ = [
     "PaymentRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "WebhookInbox",
 ]
 
 
@@ -250,6 +252,26 @@ class IdempotencyStore(Protocol):
         ...
 
 
+class WebhookInbox(Protocol):
+    """Every webhook delivery, once per ``(provider, event_id)``, with what became of it."""
+
+    def record(self, entry: InboxEntry) -> bool:
+        """Record a delivery; ``False`` when it was recorded before (a repeat: apply nothing).
+
+        Atomic against concurrent deliveries of the same event: exactly one
+        caller gets ``True``.
+        """
+        ...
+
+    def mark(self, provider: str, event_id: str, status: InboxStatus, detail: str | None) -> None:
+        """Say what became of a recorded delivery."""
+        ...
+
+    def get(self, provider: str, event_id: str) -> InboxEntry | None:
+        """The recorded delivery, if any."""
+        ...
+
+
 class Outbox(Protocol):
     """Events waiting to be published, written with the change that made them."""
 
@@ -273,6 +295,7 @@ class UnitOfWork(Protocol):
     discounts: DiscountRepository
     enrollments: EnrollmentRepository
     idempotency: IdempotencyStore
+    inbox: WebhookInbox
     outbox: Outbox
 
     def __enter__(self) -> Self:

@@ -163,6 +163,7 @@ def test_every_memory_adapter_fits_its_port() -> None:
 def test_the_port_members_are_found() -> None:
     assert _members(UnitOfWork) == {
         "catalog", "carts", "orders", "payments", "discounts", "enrollments", "idempotency",
+        "inbox",
         "outbox",
         "__enter__", "__exit__", "commit", "rollback",
     }  # fmt: skip

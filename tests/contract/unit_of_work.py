@@ -36,6 +36,7 @@ from checkout_core.domain.money import Currency, Rate, Rounding
 from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payment_events import PaymentEvent
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import (
     CartNotActive,
     CouponExhausted,
@@ -191,6 +192,26 @@ def write(uow_factory: UnitOfWorkFactory, *steps: Callable[[UnitOfWork], object]
         for step in steps:
             step(uow)
         uow.commit()
+
+
+def make_inbox_entry(event_id: str = "evt_1") -> InboxEntry:
+    """A captured-payment delivery of the fake provider, just received."""
+    return InboxEntry(
+        provider="fake",
+        event_id=event_id,
+        type="payment.captured",
+        received_at=NOW,
+        status=InboxStatus.APPLIED,
+        body='{"amount": 100, "note": "₹"}',
+    )
+
+
+def read_and_commit(uow_factory: UnitOfWorkFactory, step: Callable[[UnitOfWork], _T]) -> _T:
+    """Run ``step`` in a unit of work of its own, commit, and return what it returned."""
+    with uow_factory() as uow:
+        result = step(uow)
+        uow.commit()
+    return result
 
 
 def read(uow_factory: UnitOfWorkFactory, query: Callable[[UnitOfWork], _T]) -> _T:
@@ -1165,6 +1186,45 @@ class UnitOfWorkContract:
         assert won.count(True) == 1
         winner = rivals[won.index(True)]
         assert read(uow_factory, lambda uow: uow.idempotency.get("key_1")) == winner
+
+    # The webhook inbox.
+
+    def test_a_delivery_is_recorded_once_and_its_fate_kept(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        entry = make_inbox_entry()
+        first = read_and_commit(uow_factory, lambda uow: uow.inbox.record(entry))
+        again = read_and_commit(uow_factory, lambda uow: uow.inbox.record(entry))
+        assert (first, again) == (True, False)
+        write(
+            uow_factory,
+            lambda uow: uow.inbox.mark("fake", "evt_1", InboxStatus.UNMATCHED, "no payment"),
+        )
+        stored = read(uow_factory, lambda uow: uow.inbox.get("fake", "evt_1"))
+        assert stored == attrs.evolve(entry, status=InboxStatus.UNMATCHED, detail="no payment")
+        assert read(uow_factory, lambda uow: uow.inbox.get("other", "evt_1")) is None
+
+    def test_a_rolled_back_delivery_is_not_recorded(self, uow_factory: UnitOfWorkFactory) -> None:
+        with uow_factory() as uow:
+            assert uow.inbox.record(make_inbox_entry())
+        assert read(uow_factory, lambda uow: uow.inbox.get("fake", "evt_1")) is None
+
+    def test_concurrent_deliveries_of_one_event_record_it_once(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        start = threading.Barrier(8)
+
+        def deliver(_: int) -> bool:
+            start.wait()
+            with uow_factory() as uow:
+                recorded = uow.inbox.record(make_inbox_entry())
+                uow.commit()
+            return recorded
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            recorded = list(pool.map(deliver, range(8)))
+
+        assert recorded.count(True) == 1
 
     # The outbox.
 

@@ -45,6 +45,7 @@ from checkout_core.ports import (
     PaymentRepository,
     UnitOfWork,
     UnitOfWorkFactory,
+    WebhookInbox,
 )
 from checkout_core.services import Checkout
 from checkout_core.services.receipts import OrderPlaced
@@ -336,6 +337,7 @@ class _FailingUnitOfWork:
     discounts: DiscountRepository
     enrollments: EnrollmentRepository
     idempotency: IdempotencyStore
+    inbox: WebhookInbox
     outbox: Outbox
 
     def __init__(self, real: UnitOfWork, orders: list[Order]) -> None:
@@ -349,6 +351,7 @@ class _FailingUnitOfWork:
         self.discounts = real.discounts
         self.enrollments = real.enrollments
         self.idempotency = real.idempotency
+        self.inbox = real.inbox
         self.outbox = real.outbox
 
     def __enter__(self) -> Self:

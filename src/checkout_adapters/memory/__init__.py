@@ -22,6 +22,7 @@ from checkout_adapters.memory.repositories import (
     InMemoryOrderRepository,
     InMemoryOutbox,
     InMemoryPaymentRepository,
+    InMemoryWebhookInbox,
 )
 from checkout_adapters.memory.senders import (
     LogAlertSink,
@@ -52,6 +53,7 @@ __all__ = [
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",
+    "InMemoryWebhookInbox",
     "LogAlertSink",
     "LogAnalyticsTracker",
     "LogNotificationSender",

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Sequence
 from datetime import datetime
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from checkout_adapters.memory.store import StoredRedemption, Transaction
 from checkout_core.domain.cart import Cart, CartStatus
@@ -28,6 +28,7 @@ from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord, IdempotencyState
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import (
     CartNotActive,
     CouponExhausted,
@@ -43,6 +44,7 @@ __all__ = [
     "InMemoryOrderRepository",
     "InMemoryOutbox",
     "InMemoryPaymentRepository",
+    "InMemoryWebhookInbox",
 ]
 
 _SWEPT_CART_STATES = frozenset({CartStatus.EXPIRED, CartStatus.CONVERTED})
@@ -371,6 +373,33 @@ class InMemoryIdempotencyStore:
             and stored.fingerprint == fingerprint
         ):
             self._tx.delete(records, key)
+
+
+@frozen
+class InMemoryWebhookInbox:
+    """Webhook deliveries, once each by (provider, event id)."""
+
+    _tx: Transaction
+
+    def record(self, entry: InboxEntry) -> bool:
+        """Record a delivery; ``False`` when it was recorded before."""
+        key = (entry.provider, entry.event_id)
+        if key in self._tx.store.inbox:
+            return False
+        self._tx.put(self._tx.store.inbox, key, entry)
+        return True
+
+    def mark(self, provider: str, event_id: str, status: InboxStatus, detail: str | None) -> None:
+        """Say what became of a recorded delivery; an unknown one raises :class:`ValueError`."""
+        key = (provider, event_id)
+        entry = self._tx.store.inbox.get(key)
+        if entry is None:
+            raise ValueError(f"{provider} event {event_id} is not recorded")
+        self._tx.put(self._tx.store.inbox, key, evolve(entry, status=status, detail=detail))
+
+    def get(self, provider: str, event_id: str) -> InboxEntry | None:
+        """The recorded delivery, if any."""
+        return self._tx.store.inbox.get((provider, event_id))
 
 
 @frozen

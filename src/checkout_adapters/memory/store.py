@@ -29,6 +29,7 @@ from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.webhooks import InboxEntry
 
 __all__ = ["InMemoryStore", "StoredRedemption", "Transaction"]
 
@@ -88,6 +89,8 @@ class InMemoryStore:
         factory=dict, init=False
     )
     idempotency: dict[str, IdempotencyRecord] = field(factory=dict, init=False)
+    inbox: dict[tuple[str, str], InboxEntry] = field(factory=dict, init=False)
+    """Webhook deliveries by (provider, event id)."""
     outbox: dict[int, DomainEvent] = field(factory=dict, init=False)
     """Committed events by their position; a rolled-back position is never reused."""
     lock: threading.RLock = field(factory=threading.RLock, init=False)

@@ -26,6 +26,7 @@ from checkout_adapters.memory.repositories import (
     InMemoryOrderRepository,
     InMemoryOutbox,
     InMemoryPaymentRepository,
+    InMemoryWebhookInbox,
 )
 from checkout_adapters.memory.store import InMemoryStore, Transaction
 from checkout_core.ports import (
@@ -37,6 +38,7 @@ from checkout_core.ports import (
     OrderRepository,
     Outbox,
     PaymentRepository,
+    WebhookInbox,
 )
 
 __all__ = ["InMemoryUnitOfWork", "InMemoryUnitOfWorkFactory"]
@@ -59,6 +61,7 @@ class InMemoryUnitOfWork:
     discounts: DiscountRepository = field(init=False, repr=False)
     enrollments: EnrollmentRepository = field(init=False, repr=False)
     idempotency: IdempotencyStore = field(init=False, repr=False)
+    inbox: WebhookInbox = field(init=False, repr=False)
     outbox: Outbox = field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -70,6 +73,7 @@ class InMemoryUnitOfWork:
         self.discounts = InMemoryDiscountRepository(tx)
         self.enrollments = InMemoryEnrollmentRepository(tx)
         self.idempotency = InMemoryIdempotencyStore(tx)
+        self.inbox = InMemoryWebhookInbox(tx)
         self.outbox = InMemoryOutbox(tx)
 
     def __enter__(self) -> Self:

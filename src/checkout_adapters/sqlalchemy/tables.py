@@ -36,6 +36,7 @@ from checkout_core.domain.idempotency import IdempotencyState
 from checkout_core.domain.money import Rounding
 from checkout_core.domain.orders import OrderStatus
 from checkout_core.domain.payments import PaymentStatus
+from checkout_core.domain.webhooks import InboxStatus
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -51,6 +52,7 @@ __all__ = [
     "outbox",
     "payments",
     "sales",
+    "webhook_inbox",
 ]
 
 NAMING_CONVENTION: Final = {
@@ -183,6 +185,7 @@ orders: Final = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("refunded_amount", BigInteger, nullable=False, server_default=text("0")),
+    Column("review_reason", Text),
     # One order per cart, whatever the code above does: the second is refused here.
     UniqueConstraint("cart_token"),
     _one_of("status", OrderStatus, "status"),
@@ -260,6 +263,20 @@ idempotency_keys: Final = Table(
         name="completed_has_response",
     ),
     Index(None, "expires_at"),
+)
+
+webhook_inbox: Final = Table(
+    "webhook_inbox",
+    metadata,
+    Column("provider", String(_CODE), primary_key=True),
+    Column("event_id", String(_KEY), primary_key=True),
+    Column("type", String(_CODE), nullable=False),
+    Column("status", String(_STATUS), nullable=False),
+    Column("detail", Text),
+    Column("body", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    _one_of("status", InboxStatus, "status"),
+    Index(None, "status", "received_at"),
 )
 
 outbox: Final = Table(

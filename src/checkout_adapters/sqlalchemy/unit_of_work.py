@@ -23,6 +23,7 @@ from checkout_adapters.sqlalchemy.repositories import (
     SqlOrderRepository,
     SqlOutbox,
     SqlPaymentRepository,
+    SqlWebhookInbox,
 )
 from checkout_core.ports import (
     CartRepository,
@@ -33,6 +34,7 @@ from checkout_core.ports import (
     OrderRepository,
     Outbox,
     PaymentRepository,
+    WebhookInbox,
 )
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     discounts: DiscountRepository
     enrollments: EnrollmentRepository
     idempotency: IdempotencyStore
+    inbox: WebhookInbox
     outbox: Outbox
 
     def __init__(self, engine: Engine) -> None:
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self.discounts = SqlDiscountRepository(self._active)
         self.enrollments = SqlEnrollmentRepository(self._active)
         self.idempotency = SqlIdempotencyStore(self._active)
+        self.inbox = SqlWebhookInbox(self._active)
         self.outbox = SqlOutbox(self._active)
 
     def __enter__(self) -> Self:

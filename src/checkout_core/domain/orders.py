@@ -97,6 +97,7 @@ class Order:
     created_at: datetime = field(validator=aware)
     updated_at: datetime = field(validator=aware)
     refunded_amount: int = field(default=0, validator=_refunded_amount)
+    review_reason: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.token:
@@ -215,6 +216,14 @@ class Order:
                 f"of {self.total} left to refund"
             )
         return evolve(self, status=status, refunded_amount=refunded, updated_at=now)
+
+    def flag_for_review(self, reason: str, now: datetime) -> Order:
+        """Mark the order for a person to look at (a payment that does not match), status kept."""
+        if not reason:
+            raise InvalidRequest("a review needs a reason")
+        if self.review_reason == reason:
+            return self
+        return evolve(self, review_reason=reason, updated_at=now)
 
     def _check_move(self, status: OrderStatus) -> None:
         if status not in TRANSITIONS[self.status]:

@@ -6,6 +6,7 @@ from checkout_adapters.sqlalchemy.repositories.carts import SqlCartRepository
 from checkout_adapters.sqlalchemy.repositories.discounts import SqlDiscountRepository
 from checkout_adapters.sqlalchemy.repositories.enrollments import SqlEnrollmentRepository
 from checkout_adapters.sqlalchemy.repositories.idempotency import SqlIdempotencyStore
+from checkout_adapters.sqlalchemy.repositories.inbox import SqlWebhookInbox
 from checkout_adapters.sqlalchemy.repositories.orders import SqlOrderRepository
 from checkout_adapters.sqlalchemy.repositories.outbox import (
     OutboxEntry,
@@ -24,4 +25,5 @@ __all__ = [
     "SqlOutbox",
     "SqlOutboxReader",
     "SqlPaymentRepository",
+    "SqlWebhookInbox",
 ]

@@ -40,6 +40,7 @@ def _values(order: Order) -> dict[str, Any]:
         "coupon_code": order.coupon_code,
         "updated_at": order.updated_at,
         "refunded_amount": order.refunded_amount,
+        "review_reason": order.review_reason,
     }
 
 
@@ -54,6 +55,7 @@ def _order(row: Row[Any]) -> Order:
         created_at=row.created_at,
         updated_at=row.updated_at,
         refunded_amount=row.refunded_amount,
+        review_reason=row.review_reason,
     )
 
 

@@ -154,6 +154,7 @@ def upgrade() -> None:
         sa.Column("created_at", _TIME, nullable=False),
         sa.Column("updated_at", _TIME, nullable=False),
         sa.Column("refunded_amount", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("review_reason", sa.Text()),
         sa.UniqueConstraint("cart_token", name="uq_orders_cart_token"),
         sa.CheckConstraint(f"status IN ({_ORDER_STATUSES})", name="ck_orders_status"),
         *_not_negative("orders.total", "orders.refunded_amount"),
@@ -238,6 +239,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
     op.create_table(
+        "webhook_inbox",
+        sa.Column("provider", _CODE, nullable=False),
+        sa.Column("event_id", _KEY, nullable=False),
+        sa.Column("type", _CODE, nullable=False),
+        sa.Column("status", _STATUS, nullable=False),
+        sa.Column("detail", sa.Text()),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("received_at", _TIME, nullable=False),
+        sa.CheckConstraint(
+            "status IN ('applied', 'ignored', 'unmatched', 'flagged')",
+            name="ck_webhook_inbox_status",
+        ),
+        sa.PrimaryKeyConstraint("provider", "event_id", name="pk_webhook_inbox"),
+    )
+    op.create_index(
+        "ix_webhook_inbox_status_received_at", "webhook_inbox", ["status", "received_at"]
+    )
+    op.create_table(
         "outbox",
         sa.Column("id", _SERIAL, autoincrement=True, nullable=False),
         sa.Column("event_id", _KEY, nullable=False),
@@ -262,6 +281,7 @@ def downgrade() -> None:
     """Drop every table of the first release, dependents first."""
     for table in (
         "outbox",
+        "webhook_inbox",
         "idempotency_keys",
         "enrollments",
         "payments",

@@ -1,0 +1,85 @@
+"""Webhook deliveries in the ``webhook_inbox`` table, once each by (provider, event id)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, Final
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.sql.dml import ReturningInsert
+
+from checkout_adapters.sqlalchemy.dialects import insert_on_conflict
+from checkout_adapters.sqlalchemy.tables import webhook_inbox
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
+
+__all__ = ["SqlWebhookInbox"]
+
+_c = webhook_inbox.c
+_GET: Final = select(webhook_inbox).where(
+    _c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id")
+)
+_MARK: Final = (
+    update(webhook_inbox)
+    .where(_c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id"))
+    .values(status=bindparam("b_status"), detail=bindparam("b_detail"))
+)
+
+
+@cache
+def _record(dialect: str) -> ReturningInsert[Any]:
+    # Concurrent deliveries of one event meet at the primary key: one inserts, the rest wait
+    # for it and then insert nothing.
+    return (
+        insert_on_conflict(dialect, webhook_inbox)
+        .on_conflict_do_nothing(index_elements=[_c.provider, _c.event_id])
+        .returning(_c.event_id)
+    )
+
+
+class SqlWebhookInbox:
+    """Webhook deliveries, in the transaction of the ``connection()`` at hand."""
+
+    def __init__(self, connection: Callable[[], Connection]) -> None:
+        self._connection = connection
+
+    def record(self, entry: InboxEntry) -> bool:
+        """Record a delivery; ``False`` when it was recorded before."""
+        connection = self._connection()
+        values = {
+            "provider": entry.provider,
+            "event_id": entry.event_id,
+            "type": entry.type,
+            "status": entry.status.value,
+            "detail": entry.detail,
+            "body": entry.body,
+            "received_at": entry.received_at,
+        }
+        return connection.execute(_record(connection.dialect.name), values).first() is not None
+
+    def mark(self, provider: str, event_id: str, status: InboxStatus, detail: str | None) -> None:
+        """Say what became of a recorded delivery; an unknown one raises :class:`ValueError`."""
+        parameters = {
+            "b_provider": provider,
+            "b_event_id": event_id,
+            "b_status": status.value,
+            "b_detail": detail,
+        }
+        if self._connection().execute(_MARK, parameters).rowcount != 1:
+            raise ValueError(f"{provider} event {event_id} is not recorded")
+
+    def get(self, provider: str, event_id: str) -> InboxEntry | None:
+        """The recorded delivery, if any."""
+        parameters = {"b_provider": provider, "b_event_id": event_id}
+        row = self._connection().execute(_GET, parameters).one_or_none()
+        if row is None:
+            return None
+        return InboxEntry(
+            provider=row.provider,
+            event_id=row.event_id,
+            type=row.type,
+            received_at=row.received_at,
+            status=InboxStatus(row.status),
+            body=row.body,
+            detail=row.detail,
+        )
