@@ -28,6 +28,8 @@ from checkout_core.domain.cart import CartLine
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.money import Rate
 from checkout_core.domain.orders import Order
+from checkout_core.domain.payment_events import PaymentEventKind
+from checkout_core.domain.webhooks import InboxStatus
 from checkout_core.errors import (
     CheckoutError,
     CouponExhausted,
@@ -426,3 +428,52 @@ def test_a_fault_after_the_order_is_written_leaves_nothing_and_frees_the_key(
         with shop.engine.connect() as connection:
             names = connection.exec_driver_sql("SELECT name FROM outbox").scalars().all()
         assert sorted(names) == ["notification.requested", "order.completed"]
+
+
+def test_50_concurrent_deliveries_of_one_capture_pay_the_order_once(shop: Shop) -> None:
+    cart = open_cart(shop.checkout, BUYER)
+    placed = shop.checkout.orders.create_from_cart(cart, "idem_webhooks", BUYER).unwrap()
+    receipt = placed.receipt
+    same_event = shop.gateway.webhook(
+        event_id="evt_capture",
+        type="payment.captured",
+        provider_ref=receipt.provider_ref,
+        kind=PaymentEventKind.CAPTURED,
+        amount=receipt.total,
+    )
+    other_events = [
+        shop.gateway.webhook(
+            event_id=f"evt_other_{index}",
+            type="order.paid",
+            provider_ref=receipt.provider_ref,
+            kind=PaymentEventKind.CAPTURED,
+            amount=receipt.total,
+        )
+        for index in range(10)
+    ]
+    deliveries = [same_event] * 40 + other_events
+    outcome = race([partial(shop.checkout.webhooks.handle, *delivery) for delivery in deliveries])
+
+    assert outcome.escaped == [], "\n".join(outcome.escaped)
+    statuses = [answer.unwrap() for answer in outcome.answers if answer is not None]
+    assert len(statuses) == 50
+    assert sum(s.status is InboxStatus.APPLIED and not s.duplicate for s in statuses) == 1
+    assert sum(s.duplicate for s in statuses) == 39
+    assert count(shop.engine, "SELECT count(*) FROM outbox WHERE name = 'order.paid'") == 1
+    assert count(shop.engine, "SELECT count(*) FROM webhook_inbox") == 11
+    assert (
+        count(
+            shop.engine,
+            "SELECT count(*) FROM payments WHERE order_token = :o AND status = 'captured'",
+            o=receipt.order_token,
+        )
+        == 1
+    )
+    assert (
+        count(
+            shop.engine,
+            "SELECT count(*) FROM orders WHERE token = :o AND status = 'paid'",
+            o=receipt.order_token,
+        )
+        == 1
+    )

@@ -19,6 +19,7 @@ from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.receipts import OrderPlaced, OrderReceipt
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
+from checkout_core.services.webhooks import WebhookHandler, WebhookOutcome
 
 __all__ = [
     "AnalyticsService",
@@ -39,4 +40,6 @@ __all__ = [
     "OrderService",
     "PaymentService",
     "PricingService",
+    "WebhookHandler",
+    "WebhookOutcome",
 ]

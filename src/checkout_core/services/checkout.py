@@ -16,6 +16,7 @@ from checkout_core.services.orders import OrderService
 from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
+from checkout_core.services.webhooks import WebhookHandler
 
 __all__ = ["Checkout"]
 
@@ -45,6 +46,7 @@ class Checkout:
     enrollments: EnrollmentService
     notifications: NotificationService
     analytics: AnalyticsService
+    webhooks: WebhookHandler
 
     @classmethod
     def build(cls, ports: CheckoutPorts, settings: CheckoutSettings | None = None) -> Checkout:
@@ -76,4 +78,5 @@ class Checkout:
             enrollments=enrollments,
             notifications=NotificationService(ports),
             analytics=analytics,
+            webhooks=WebhookHandler(ports, payments),
         )

@@ -12,7 +12,7 @@ from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payment_events import PaymentEvent, PaymentEventKind
 from checkout_core.domain.payments import Payment, PaymentChange
 from checkout_core.errors import OrderNotFound, PaymentNotFound
-from checkout_core.ports import Outbox
+from checkout_core.ports import Outbox, UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.settings import CheckoutPorts
 
@@ -80,17 +80,26 @@ class PaymentService:
             payment = uow.payments.get_by_provider_ref(provider, provider_ref, for_update=True)
             if payment is None:
                 raise PaymentNotFound(f"{provider} payment {provider_ref}")
-            change = payment.apply(event)
-            if not change.applied:
-                return change
-            order = uow.orders.get(payment.order_token, for_update=True)
-            if order is None:
-                raise OrderNotFound(payment.order_token)
-            uow.payments.update(change.payment)
-            updated = self._follow(order, change.payment, event, uow.outbox)
-            if updated is not order:
-                uow.orders.update(updated)
-            uow.commit()
+            change = self.apply_in(uow, payment, event)
+            if change.applied:
+                uow.commit()
+        return change
+
+    def apply_in(self, uow: UnitOfWork, payment: Payment, event: PaymentEvent) -> PaymentChange:
+        """Apply ``event`` to ``payment`` (locked by the caller) and its order, in ``uow``.
+
+        Writes nothing when the event changes nothing. The caller commits.
+        """
+        change = payment.apply(event)
+        if not change.applied:
+            return change
+        order = uow.orders.get(payment.order_token, for_update=True)
+        if order is None:
+            raise OrderNotFound(payment.order_token)
+        uow.payments.update(change.payment)
+        updated = self._follow(order, change.payment, event, uow.outbox)
+        if updated is not order:
+            uow.orders.update(updated)
         return change
 
     def _follow(self, order: Order, payment: Payment, event: PaymentEvent, outbox: Outbox) -> Order:

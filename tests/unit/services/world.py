@@ -44,6 +44,7 @@ class World:
     notifications: RecordingNotificationSender
     analytics: RecordingAnalyticsTracker
     cache: InMemoryCartCache
+    alerts: RecordingAlertSink
 
     def add_coupon(self, coupon: Coupon) -> None:
         with self.checkout.ports.unit_of_work() as uow:
@@ -89,6 +90,7 @@ def build_world() -> World:
     notifications = RecordingNotificationSender()
     analytics = RecordingAnalyticsTracker()
     cache = InMemoryCartCache(clock)
+    alerts = RecordingAlertSink()
     ports = CheckoutPorts(
         unit_of_work=InMemoryUnitOfWorkFactory(
             store, InMemoryCatalog(CATALOG.offerings, CATALOG.sales)
@@ -98,12 +100,12 @@ def build_world() -> World:
         ids=SequentialIds(),
         notifications=notifications,
         analytics=analytics,
-        alerts=RecordingAlertSink(),
+        alerts=alerts,
         cart_cache=cache,
     )
     checkout = Checkout.build(
         ports, CheckoutSettings(tax=CATALOG.tax, cart_ttl=timedelta(hours=24))
     )
-    built = World(checkout, store, clock, gateway, notifications, analytics, cache)
+    built = World(checkout, store, clock, gateway, notifications, analytics, cache, alerts)
     built.add_coupon(Coupon(code="SAVE20", percent_off=Rate.percent(20), usage_limit=1000))
     return built
