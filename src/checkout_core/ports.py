@@ -15,10 +15,10 @@ exceptions and travel up as they are.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from attrs import frozen
 
@@ -39,11 +39,13 @@ from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.retry import CircuitBreaker
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 
 __all__ = [
     "AlertSink",
     "AnalyticsTracker",
+    "BreakerStore",
     "CartCache",
     "CartRepository",
     "Catalog",
@@ -64,6 +66,9 @@ __all__ = [
     "UnitOfWorkFactory",
     "WebhookInbox",
 ]
+
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -410,6 +415,21 @@ class IdentityVerifier(Protocol):
 
     def verify(self, credentials: str) -> Identity | None:
         """The identity behind ``credentials``, or ``None`` when they do not verify."""
+        ...
+
+
+class BreakerStore(Protocol):
+    """Where circuit breakers live: in the process, or shared by every process (Redis)."""
+
+    def get(self, name: str) -> CircuitBreaker:
+        """The breaker called ``name`` as it stands (a new, closed one if never stored)."""
+        ...
+
+    def update(self, name: str, change: Callable[[CircuitBreaker], tuple[T, CircuitBreaker]]) -> T:
+        """Replace the breaker ``name`` by what ``change`` makes of it, atomically.
+
+        ``change`` returns a verdict and the new breaker; the verdict is returned.
+        """
         ...
 
 

@@ -7,6 +7,7 @@ cache, the lock and the gateway read time from an injected clock.
 
 from __future__ import annotations
 
+from checkout_adapters.memory.breakers import InMemoryBreakerStore
 from checkout_adapters.memory.cache import InMemoryCartCache
 from checkout_adapters.memory.catalog import InMemoryCatalog
 from checkout_adapters.memory.clock import FixedClock
@@ -40,6 +41,7 @@ __all__ = [
     "FAKE_SIGNATURE_HEADER",
     "FakeGateway",
     "FixedClock",
+    "InMemoryBreakerStore",
     "InMemoryCartCache",
     "InMemoryCartRepository",
     "InMemoryCatalog",

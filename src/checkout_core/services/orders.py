@@ -209,6 +209,10 @@ class OrderService:
             self.idempotency.complete(uow, claim, 200, encode_receipt(receipt))
             self._redeem(order, uow)
             return _Placed(order, None, receipt, converted=cart.analytics)
+        if not self.ports.gateway.available():
+            # Nothing is created while the provider is known to be down: the
+            # buyer retries later and finds the cart as they left it.
+            raise PaymentsUnavailable(f"{self.ports.gateway.provider} is not answering")
         order = order.await_payment(now)
         payment = Payment.create(
             ids.id("pay"),
