@@ -25,7 +25,7 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
-    _install(session, "tests", project=".[postgres]")
+    _install(session, "tests", project=".[postgres,razorpay,stripe]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the tests and the benchmarks with mypy --strict."""
-    _install(session, "typing", "bench", project=".[postgres]")
+    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe]")
     session.run("mypy", *session.posargs)
 
 
@@ -58,7 +58,7 @@ def bench(session: nox.Session) -> None:
     flow.py needs a PostgreSQL server whose user may create databases: the one at
     CHECKOUT_BENCH_DATABASE_URL, by default the local server as ``postgres``.
     """
-    _install(session, "bench", project=".[postgres]")
+    _install(session, "bench", project=".[postgres,razorpay,stripe]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
     session.run("python", "benchmarks/flow.py", *session.posargs)
 
