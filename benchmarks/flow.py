@@ -60,7 +60,6 @@ from sqlalchemy import URL, Connection, Engine, event, func, make_url, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from checkout_adapters.bootstrap import Embedded
 from checkout_adapters.demo import DemoCatalog, demo_catalog, seed_demo_catalog
 from checkout_adapters.memory import (
     FakeGateway,
@@ -71,7 +70,6 @@ from checkout_adapters.memory import (
 )
 from checkout_adapters.sqlalchemy import (
     SqlCatalog,
-    SqlOutboxReader,
     SqlUnitOfWorkFactory,
     make_engine,
     upgrade,
@@ -158,7 +156,7 @@ def bench_catalog(now: datetime) -> DemoCatalog:
     return attrs.evolve(demo, sales=sales, coupons=coupons_)
 
 
-def build_checkout(engine: Engine, *, cached: bool = False) -> Embedded:
+def build_checkout(engine: Engine, *, cached: bool = False) -> Checkout:
     """A Checkout on ``engine`` with the fake gateway; a cart cache only when ``cached``."""
     clock = SystemClock()
     gateway = FakeGateway(WEBHOOK_SECRET, clock=clock)
@@ -172,14 +170,7 @@ def build_checkout(engine: Engine, *, cached: bool = False) -> Embedded:
         alerts=LogAlertSink(),
         cart_cache=InMemoryCartCache(clock) if cached else None,
     )
-    checkout = Checkout.build(ports, CheckoutSettings(tax=demo_catalog().tax))
-    return Embedded(
-        checkout=checkout,
-        engine=engine,
-        catalog=SqlCatalog(engine),
-        gateway=gateway,
-        outbox=SqlOutboxReader(engine),
-    )
+    return Checkout.build(ports, CheckoutSettings(tax=demo_catalog().tax))
 
 
 def ok(result: Result[T, CheckoutError], what: str) -> T:
@@ -373,8 +364,8 @@ def count_statements(url: URL, repeats: int) -> dict[str, OperationCount]:
     """Count every operation ``repeats`` times; a count that varies stops the benchmark."""
     engine = make_engine(url)
     try:
-        plain = build_checkout(engine).checkout
-        cached = build_checkout(engine, cached=True).checkout
+        plain = build_checkout(engine)
+        cached = build_checkout(engine, cached=True)
         # A flow before counting: the engine's first connection runs statements of its own.
         log = StatementLog(engine)
         count_flow(plain, log, run=0)
@@ -535,7 +526,7 @@ def measure_throughput(url: URL, runs: int, orders: int, warmup: int) -> list[Ru
     """``runs`` timed runs of ``orders`` paid orders each, after an untimed warm-up run."""
     engine = make_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
     try:
-        checkout = build_checkout(engine).checkout
+        checkout = build_checkout(engine)
         timed_run(checkout, prepare(checkout, warmup, "warmup"), THREADS)
         results = [
             timed_run(checkout, prepare(checkout, orders, str(run)), THREADS) for run in range(runs)
@@ -603,8 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(url)
         engine = make_engine(url, poolclass=NullPool)
         try:
-            seeder = build_checkout(engine)
-            seed_demo_catalog(seeder, bench_catalog(datetime.now(UTC)))
+            seed_demo_catalog(
+                SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
+            )
         finally:
             engine.dispose()
         server = server_facts(url)

@@ -2,22 +2,28 @@
 
 :func:`embedded` builds the embedded default: records in SQLite (in memory
 unless a file URL is given), the cart cache and everything else in memory,
-notifications and analytics to the log, and the fake gateway standing in for
-a payment provider. Nothing to install or start.
+notifications and analytics to the log, and payments through the Razorpay
+adapter talking to the gateway sandbox, a local server started with the
+checkout, behind retries and a circuit breaker. Nothing to install or start.
 """
 
 from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
 
 from attrs import frozen
 from sqlalchemy import Engine
 
 from checkout_adapters.memory import (
-    FakeGateway,
     InMemoryCartCache,
     LogAlertSink,
     LogAnalyticsTracker,
     LogNotificationSender,
 )
+from checkout_adapters.razorpay import RazorpayGateway
+from checkout_adapters.resilience import GuardedGateway
+from checkout_adapters.sandbox import Sandbox
 from checkout_adapters.sqlalchemy import (
     SqlCatalog,
     SqlOutboxReader,
@@ -31,19 +37,35 @@ from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings
 
 __all__ = ["Embedded", "embedded"]
 
-EMBEDDED_WEBHOOK_SECRET = "whsec_embedded"  # noqa: S105 - the fake gateway's, not a real secret
-"""The fake gateway's webhook secret in the embedded default."""
-
 
 @frozen
 class Embedded:
-    """The embedded checkout and the handles a host or a demo needs around it."""
+    """The embedded checkout and the handles a host or a demo needs around it.
+
+    Close it (or use it as a context manager) to stop the sandbox and the engine.
+    """
 
     checkout: Checkout
     engine: Engine
     catalog: SqlCatalog
-    gateway: FakeGateway
+    sandbox: Sandbox
     outbox: SqlOutboxReader
+
+    def close(self) -> None:
+        """Stop the sandbox and release the database."""
+        self.sandbox.stop()
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def embedded(
@@ -53,15 +75,27 @@ def embedded(
     ids: IdGenerator | None = None,
     settings: CheckoutSettings | None = None,
 ) -> Embedded:
-    """The embedded default on ``database_url`` (SQLite in memory unless told), migrated."""
+    """The embedded default on ``database_url`` (SQLite in memory unless told), migrated.
+
+    The sandbox's webhooks go nowhere until its ``webhook_target`` is set: to
+    the host's webhook URL, or to a callable handing them to
+    ``checkout.webhooks.handle``.
+    """
     clock = clock or SystemClock()
     engine = make_engine(database_url)
     upgrade(engine)
-    catalog = SqlCatalog(engine)
-    gateway = FakeGateway(EMBEDDED_WEBHOOK_SECRET, clock=clock)
+    sandbox = Sandbox(clock=clock)
+    sandbox.start()
+    razorpay = RazorpayGateway(
+        sandbox.razorpay_key_id,
+        sandbox.razorpay_key_secret,
+        sandbox.razorpay_webhook_secret,
+        base_url=sandbox.base_url,
+        clock=clock,
+    )
     ports = CheckoutPorts(
         unit_of_work=SqlUnitOfWorkFactory(engine),
-        gateway=gateway,
+        gateway=GuardedGateway(razorpay, clock),
         clock=clock,
         ids=ids or RandomIds(),
         notifications=LogNotificationSender(),
@@ -72,7 +106,7 @@ def embedded(
     return Embedded(
         checkout=Checkout.build(ports, settings),
         engine=engine,
-        catalog=catalog,
-        gateway=gateway,
+        catalog=SqlCatalog(engine),
+        sandbox=sandbox,
         outbox=SqlOutboxReader(engine),
     )

@@ -4,7 +4,9 @@ The catalog reproduces the seed's numbers: ``int_123`` listed at Rs 14,392 a
 month, on sale at Rs 5,592 a month under ``summer2024``, the ``SAVE20``
 coupon, GST at 18% with the grand total rounded to whole rupees; and a free
 internship, ``int_456``. The demo runs on a fixed clock inside the sale and
-with counted ids, so its figures and tokens are the same on every run.
+with counted ids, so its figures and the checkout's tokens are the same on
+every run. The buyer pays through the gateway sandbox, which answers as
+Razorpay does and sends its signed webhooks.
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ from checkout_adapters.presenters import (
     present_receipt,
     success,
 )
+from checkout_adapters.sqlalchemy import SqlCatalog
 from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Offering, Period, PricePlan, Sale, SalePrice
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.money import Currency, Rate
-from checkout_core.domain.payment_events import PaymentEventKind
 from checkout_core.domain.tax import TaxPolicy, TaxRounding
 from checkout_core.errors import CheckoutError
-from checkout_core.services import CheckoutSettings
+from checkout_core.services import Checkout, CheckoutSettings
 
 __all__ = ["DEMO_NOW", "DemoCatalog", "demo_catalog", "run_demo", "seed_demo_catalog"]
 
@@ -87,13 +89,13 @@ def demo_catalog() -> DemoCatalog:
     )
 
 
-def seed_demo_catalog(target: Embedded, catalog: DemoCatalog) -> None:
-    """Store the demo's offerings, sale and coupons in the embedded checkout's database."""
+def seed_demo_catalog(store: SqlCatalog, checkout: Checkout, catalog: DemoCatalog) -> None:
+    """Store the demo's offerings and sale in ``store``, and its coupons through ``checkout``."""
     for offering in catalog.offerings.values():
-        target.catalog.put_offering(offering)
+        store.put_offering(offering)
     for sale in catalog.sales.values():
-        target.catalog.put_sale(sale)
-    with target.checkout.ports.unit_of_work() as uow:
+        store.put_sale(sale)
+    with checkout.ports.unit_of_work() as uow:
         for coupon in catalog.coupons.values():
             uow.discounts.add_coupon(coupon)
         uow.commit()
@@ -111,10 +113,14 @@ def _envelope(result: Result[T, CheckoutError], present: Callable[[T], Json]) ->
 def run_demo(echo: Callable[[str], None]) -> None:
     """Walk the seed's flow on the embedded default, echoing each request and answer."""
     catalog = demo_catalog()
-    world = embedded(
+    with embedded(
         clock=FixedClock(DEMO_NOW), ids=SequentialIds(), settings=CheckoutSettings(tax=catalog.tax)
-    )
-    seed_demo_catalog(world, catalog)
+    ) as world:
+        _walk(world, catalog, echo)
+
+
+def _walk(world: Embedded, catalog: DemoCatalog, echo: Callable[[str], None]) -> None:
+    seed_demo_catalog(world.catalog, world.checkout, catalog)
     checkout = world.checkout
 
     def show(title: str, body: Json) -> None:
@@ -179,21 +185,27 @@ def run_demo(echo: Callable[[str], None]) -> None:
     )
 
     receipt = placed.unwrap().receipt
-    headers, body = world.gateway.webhook(
-        event_id="evt_0001",
-        type="payment.captured",
-        provider_ref=receipt.provider_ref,
-        kind=PaymentEventKind.CAPTURED,
-        amount=receipt.total,
-    )
-    delivery = world.gateway.parse_webhook(headers, body)
-    echo(f"\n== POST /api/v1/webhooks/{delivery.provider}  ({delivery.type}, signature verified)")
-    if delivery.payment_event is not None and delivery.provider_ref is not None:
-        change = checkout.payments.update_status(
-            delivery.provider, delivery.provider_ref, delivery.payment_event
+    if receipt.provider_ref is None:
+        raise AssertionError(f"the order has no payment session: {receipt}")
+    # The buyer pays on the sandbox's page; the sandbox sends Razorpay's signed webhooks.
+    delivered: list[tuple[dict[str, str], bytes]] = []
+
+    def receive(provider: str, headers: dict[str, str], body: bytes) -> int:
+        del provider
+        delivered.append((headers, body))
+        return 200
+
+    world.sandbox.webhook_target = receive
+    echo(f"\n== The buyer pays at {receipt.checkout_url}")
+    world.sandbox.complete_payment("razorpay", receipt.provider_ref)
+    world.sandbox.wait_for_deliveries()
+    for headers, body in delivered:
+        outcome = checkout.webhooks.handle(headers, body).unwrap()
+        echo(
+            f"\n== POST /api/v1/webhooks/razorpay  ({outcome.type}, signature verified)\n"
+            f"event {outcome.event_id}: {outcome.status}"
         )
-        queued = [entry.name for entry in world.outbox.pending()]
-        echo(f"payment {change.unwrap().payment.status}; outbox: {queued}")
+    echo(f"outbox: {[entry.name for entry in world.outbox.pending()]}")
     enrolled = checkout.enrollments.create_enrollment(receipt.order_token)
     show(
         "order.paid -> EnrollmentService.create_enrollment",
