@@ -229,6 +229,20 @@ def test_a_payment_is_refunded_in_part_then_in_full(
     assert gateway.fetch_status(order_id).state is ProviderPaymentState.CAPTURED
 
 
+def test_a_refund_retried_with_its_key_refunds_once(
+    sandbox: Sandbox, gateway: RazorpayGateway
+) -> None:
+    order_id = gateway.create_session(session_request()).provider_ref
+    sandbox.complete_payment("razorpay", order_id)
+
+    first = gateway.refund(refund_request(order_id, 20000, "pay_checkout_1-refund-1"))
+    retried = gateway.refund(refund_request(order_id, 20000, "pay_checkout_1-refund-1"))
+    other = gateway.refund(refund_request(order_id, 20000, "pay_checkout_1-refund-2"))
+
+    assert retried == first
+    assert other.refund_id != first.refund_id
+
+
 def test_refunding_more_than_was_paid_is_a_final_error(
     sandbox: Sandbox, gateway: RazorpayGateway
 ) -> None:

@@ -76,6 +76,9 @@ class RazorpayEmulator:
     clock: Clock
     _objects: RazorpayObjects = field(init=False, repr=False)
     _lock: threading.RLock = field(factory=threading.RLock, init=False, repr=False)
+    # Refund ids by the X-Refund-Idempotency key they were made under: a
+    # repeated key answers the refund it made, as Razorpay does.
+    _refunds_by_key: dict[str, str] = field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._objects = RazorpayObjects(self.clock)
@@ -238,6 +241,9 @@ class RazorpayEmulator:
 
     def _refund(self, request: ApiRequest, path: Mapping[str, str]) -> ApiResponse:
         data = json_body(request, REFUND_FIELDS)
+        key = request.header("X-Refund-Idempotency")
+        if key is not None and key in self._refunds_by_key:
+            return json_response(200, self._objects.refunds[self._refunds_by_key[key]])
         payment = _known(self._objects.payments, path["id"])
         if payment["status"] == "refunded":
             raise RazorpayApiError(400, "The payment has been fully refunded already", field="id")
@@ -258,6 +264,8 @@ class RazorpayEmulator:
         refund, events = self._objects.refund(
             payment, value, speed=speed, notes=notes(data.get("notes")), receipt=data.get("receipt")
         )
+        if key is not None:
+            self._refunds_by_key[key] = refund["id"]
         self.publish(events)
         return json_response(200, refund)
 
