@@ -25,7 +25,7 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
-    _install(session, "tests", project=".[postgres,razorpay,stripe]")
+    _install(session, "tests", project=".[postgres,razorpay,stripe,redis]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the tests and the benchmarks with mypy --strict."""
-    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe]")
+    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe,redis]")
     session.run("mypy", *session.posargs)
 
 
@@ -55,12 +55,13 @@ def imports(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; each prints its figures and writes benchmarks/results/*.json.
 
-    flow.py needs a PostgreSQL server whose user may create databases: the one at
-    CHECKOUT_BENCH_DATABASE_URL, by default the local server as ``postgres``.
+    flow.py and webhooks.py need a PostgreSQL server whose user may create databases:
+    the one at CHECKOUT_BENCH_DATABASE_URL, by default the local server as ``postgres``.
     """
-    _install(session, "bench", project=".[postgres,razorpay,stripe]")
+    _install(session, "bench", project=".[postgres,razorpay,stripe,redis]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
     session.run("python", "benchmarks/flow.py", *session.posargs)
+    session.run("python", "benchmarks/webhooks.py", *session.posargs)
 
 
 @nox.session
