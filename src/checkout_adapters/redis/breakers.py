@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
 from attrs import define, field
+from redis import Redis, WatchError
 from redis.typing import EncodableT, FieldT
 
 from checkout_core.domain.retry import BreakerState, CircuitBreaker
-from redis import Redis, WatchError
 
 __all__ = ["RedisBreakerStore"]
 
