@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,3 +31,14 @@ def test_ci_runs_the_readmes_test_command_as_written() -> None:
 
 def test_the_pricing_example_runs_and_its_figure_is_right() -> None:
     exec(compile(_block_after("## Pricing in a few lines", "python"), "README.md", "exec"), {})  # noqa: S102 - the README's own example
+
+
+def test_a_plain_install_has_what_the_demo_runs_on() -> None:
+    # The demo's embedded default uses SQLAlchemy, Alembic and the Razorpay SDK: they
+    # must come with the package itself, not with an extra the first command omits.
+    unconditional = {
+        requirement.split(">")[0].split("[")[0].strip().lower()
+        for requirement in metadata.requires("checkout") or []
+        if "extra ==" not in requirement
+    }
+    assert {"sqlalchemy", "alembic", "razorpay", "requests", "click"} <= unconditional
