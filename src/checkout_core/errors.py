@@ -59,7 +59,8 @@ The tree::
     │   ├── IdempotencyKeyMismatch       5002  422
     │   └── IdempotencyKeyInProgress     5003  409
     └── AccessError                             403
-        └── AuthenticationRequired       9001  401
+        ├── AuthenticationRequired       9001  401
+        └── TooManyAttempts              9002  429
 
 Codes are never reused: a code that is retired stays retired.
 """
@@ -113,6 +114,7 @@ __all__ = [
     "PaymentsUnavailable",
     "PeriodNotAllowed",
     "RefundExceedsCaptured",
+    "TooManyAttempts",
     "TooManyLines",
     "UnknownCurrency",
     "UnknownOffering",
@@ -416,6 +418,16 @@ class AuthenticationRequired(AccessError):
     code = 9001
     http_status = 401
     message = "Authentication is required."
+
+
+class TooManyAttempts(AccessError):
+    code = 9002
+    http_status = 429
+    message = "Too many attempts. Please wait a moment and try again."
+
+    def __init__(self, detail: str | None = None, *, retry_after_seconds: int = 0) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
 
 
 def _concrete_errors(root: type[CheckoutError]) -> dict[int, type[CheckoutError]]:

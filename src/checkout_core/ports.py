@@ -36,6 +36,7 @@ from checkout_core.domain.gateway import (
     WebhookEvent,
 )
 from checkout_core.domain.idempotency import IdempotencyRecord
+from checkout_core.domain.limits import RateDecision, RateLimit
 from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
@@ -53,6 +54,7 @@ __all__ = [
     "DiscountRepository",
     "EnrollmentRepository",
     "IdGenerator",
+    "IdempotencyCache",
     "IdempotencyStore",
     "IdentityVerifier",
     "Lock",
@@ -62,6 +64,7 @@ __all__ = [
     "Outbox",
     "PaymentGateway",
     "PaymentRepository",
+    "RateLimiter",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "WebhookInbox",
@@ -430,6 +433,34 @@ class BreakerStore(Protocol):
 
         ``change`` returns a verdict and the new breaker; the verdict is returned.
         """
+        ...
+
+
+class RateLimiter(Protocol):
+    """Counts attempts per key against a :class:`~checkout_core.domain.limits.RateLimit`."""
+
+    def hit(self, limit: RateLimit, key: str) -> RateDecision:
+        """Count one attempt of ``key`` under ``limit``; the verdict says whether it may go on."""
+        ...
+
+
+class IdempotencyCache(Protocol):
+    """A fast path in front of the idempotency records; the database stays the record of truth."""
+
+    def completed(self, key: str) -> IdempotencyRecord | None:
+        """The completed record of ``key`` if the cache holds it."""
+        ...
+
+    def claim(self, key: str, fingerprint: str, ttl: timedelta) -> bool:
+        """Mark ``key`` in progress for ``ttl`` unless it already is; whether this caller did."""
+        ...
+
+    def store(self, record: IdempotencyRecord) -> None:
+        """Keep a completed record until it expires, for replays that need no database."""
+        ...
+
+    def release(self, key: str) -> None:
+        """Forget an in-progress mark after the request behind it failed."""
         ...
 
 
