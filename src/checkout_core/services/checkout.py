@@ -59,6 +59,7 @@ class Checkout:
         analytics = AnalyticsService(ports)
         orders = OrderService(
             ports,
+            settings,
             carts,
             pricing,
             IdempotencyService(ports, settings),
@@ -72,7 +73,7 @@ class Checkout:
             carts=carts,
             auth=AuthService(ports, carts),
             pricing=pricing,
-            discounts=DiscountService(ports, carts, pricing),
+            discounts=DiscountService(ports, settings, carts, pricing),
             orders=orders,
             payments=payments,
             enrollments=enrollments,

@@ -11,8 +11,9 @@ from checkout_core.errors import CartNotFound, CouponInvalid
 from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.carts import CartService, authorize
+from checkout_core.services.limits import enforce
 from checkout_core.services.pricing import PricingInputs, PricingService, refusal_error
-from checkout_core.services.settings import CheckoutPorts
+from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 
 __all__ = ["CouponApplied", "DiscountService"]
 
@@ -35,20 +36,36 @@ class DiscountService:
     """Coupons on carts. A refused coupon is a ``Failure`` with the refusal's own code."""
 
     ports: CheckoutPorts
+    settings: CheckoutSettings
     carts: CartService
     pricing: PricingService
 
     @checked
-    def validate_coupon(self, token: str, code: str, user_id: str | None) -> CouponApplied:
-        """What ``code`` would do to the cart, without storing it."""
+    def validate_coupon(
+        self, token: str, code: str, user_id: str | None, *, client: str | None = None
+    ) -> CouponApplied:
+        """What ``code`` would do to the cart, without storing it.
+
+        Counts as a coupon attempt of the cart, the user and the ``client``
+        address, like :meth:`apply`: trying codes is what the limits stop.
+        """
+        self._count_attempt(token, user_id, client)
         with self.ports.unit_of_work() as uow:
             cart = authorize(self.carts.load(token, uow), user_id)
             cart.ensure_usable(self.ports.clock.now())
             return self._try(cart, normalize_code(code), uow)
 
     @checked
-    def apply(self, token: str, code: str, user_id: str | None) -> CouponApplied:
-        """Store ``code`` on the cart if it applies, and return the new totals."""
+    def apply(
+        self, token: str, code: str, user_id: str | None, *, client: str | None = None
+    ) -> CouponApplied:
+        """Store ``code`` on the cart if it applies, and return the new totals.
+
+        Attempts are limited per cart, per user and per ``client`` address
+        (:class:`~checkout_core.errors.TooManyAttempts` once a limit is hit),
+        when the host configured a rate limiter.
+        """
+        self._count_attempt(token, user_id, client)
         normalized = normalize_code(code)
         with self.ports.unit_of_work() as uow:
             cart = self._locked(token, user_id, uow)
@@ -69,6 +86,15 @@ class DiscountService:
             uow.commit()
         self.carts.remember(cart)
         return estimate
+
+    def _count_attempt(self, token: str, user_id: str | None, client: str | None) -> None:
+        settings = self.settings
+        enforce(
+            self.ports,
+            (settings.coupon_attempts_per_cart, token),
+            (settings.coupon_attempts_per_user, user_id),
+            (settings.coupon_attempts_per_client, client),
+        )
 
     def _locked(self, token: str, user_id: str | None, uow: UnitOfWork) -> Cart:
         cart = uow.carts.get(token, for_update=True)

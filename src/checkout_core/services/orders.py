@@ -32,7 +32,7 @@ from checkout_core.domain.events import (
     OrderExpired,
 )
 from checkout_core.domain.gateway import GatewayError
-from checkout_core.domain.idempotency import Replay
+from checkout_core.domain.idempotency import IdempotencyRecord, Replay
 from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.pricing import Estimate
@@ -49,6 +49,7 @@ from checkout_core.services._seam import checked
 from checkout_core.services.carts import CartService, authorize
 from checkout_core.services.fulfilment import AnalyticsService, EnrollmentService
 from checkout_core.services.idempotency import Claim, IdempotencyService
+from checkout_core.services.limits import enforce
 from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService, refusal_error
 from checkout_core.services.receipts import (
@@ -58,7 +59,7 @@ from checkout_core.services.receipts import (
     encode_receipt,
     receipt_of,
 )
-from checkout_core.services.settings import CheckoutPorts
+from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 
 __all__ = ["OrderService"]
 
@@ -91,6 +92,7 @@ class OrderService:
     """Places orders from carts, and expires the ones never paid."""
 
     ports: CheckoutPorts
+    settings: CheckoutSettings
     carts: CartService
     pricing: PricingService
     idempotency: IdempotencyService
@@ -113,28 +115,44 @@ class OrderService:
         """
         if user_id is None:
             raise AuthenticationRequired("sign in to place an order")
+        enforce(self.ports, (self.settings.orders_per_user, user_id))
         request = {"operation": "create_order", "cart_token": cart_token, "user_id": user_id}
+        fast = self.idempotency.check_fast(idempotency_key, request)
+        if fast is not None:
+            return OrderPlaced(decode_receipt(fast.response_body), replayed=True)
+        try:
+            placed, answer = self._place(cart_token, idempotency_key, user_id, request)
+        except BaseException:
+            self.idempotency.forget(idempotency_key)
+            raise
+        self.idempotency.remember(answer)
+        return placed
+
+    def _place(
+        self, cart_token: str, key: str, user_id: str, request: dict[str, str]
+    ) -> tuple[OrderPlaced, IdempotencyRecord]:
         # The key is claimed in the order's own transaction: a failure rolls the
         # claim back with everything else, and a concurrent request with the key
         # waits on the claim, then finds the answer or the order in progress.
         with self.ports.unit_of_work() as uow:
-            begun = self.idempotency.begin(uow, idempotency_key, request)
+            begun = self.idempotency.begin(uow, key, request)
             if isinstance(begun, Replay):
-                return OrderPlaced(decode_receipt(begun.response_body), replayed=True)
+                return OrderPlaced(decode_receipt(begun.response_body), replayed=True), begun.record
             placed = self._order_for_cart(cart_token, user_id, begun, uow)
             uow.commit()
         if self.ports.cart_cache is not None:
             self.ports.cart_cache.invalidate(cart_token)
         if placed.converted is not None:
             self._track(placed.order, placed.converted)
-        if placed.receipt is not None:
-            return OrderPlaced(placed.receipt, replayed=False)
-        try:
-            receipt = self._finish_payment(placed, begun)
-        except BaseException:
-            self.idempotency.release(begun)
-            raise
-        return OrderPlaced(receipt, replayed=False)
+        receipt = placed.receipt
+        if receipt is None:
+            try:
+                receipt = self._finish_payment(placed, begun)
+            except BaseException:
+                self.idempotency.release(begun)
+                raise
+        answer = self.idempotency.answered(begun, encode_receipt(receipt))
+        return OrderPlaced(receipt, replayed=False), answer
 
     @checked
     def expire(self, order_token: str) -> Order:
