@@ -4,14 +4,15 @@ from datetime import timedelta
 
 import attrs
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.pool import QueuePool
 
 import checkout_adapters.sqlalchemy as sql_adapter
 from checkout_adapters.demo import demo_catalog
+from checkout_adapters.memory import CatalogCache, FixedClock
 from checkout_adapters.sqlalchemy import SqlCatalog, SqlUnitOfWork, SqlUnitOfWorkFactory
 from checkout_core.ports import Catalog, UnitOfWork, UnitOfWorkFactory
-from tests.contract.unit_of_work import make_cart, read, write
+from tests.contract.unit_of_work import NOW, make_cart, read, write
 
 
 def test_the_public_names_are_pinned() -> None:
@@ -161,3 +162,26 @@ def test_a_unit_of_work_reads_the_catalog_on_its_own_connection(engine: Engine) 
     assert active == [demo.offerings["int_123"], demo.offerings["int_456"]]
     assert sale == demo.sales["summer2024"]
     assert (missing, nothing) == (None, {})
+
+
+def test_a_unit_of_work_answered_from_caches_takes_no_connection(engine: Engine) -> None:
+    catalog = SqlCatalog(engine)
+    for offering in demo_catalog().offerings.values():
+        catalog.put_offering(offering)
+    factory = SqlUnitOfWorkFactory(engine, CatalogCache(FixedClock(NOW)))
+    checkouts: list[object] = []
+
+    def count_checkout(*_: object) -> None:
+        checkouts.append(1)
+
+    event.listen(engine.pool, "checkout", count_checkout)
+    try:
+        with factory() as uow:
+            assert set(uow.catalog.offerings(["int_123"])) == {"int_123"}
+        first = len(checkouts)
+        with factory() as uow:
+            assert set(uow.catalog.offerings(["int_123"])) == {"int_123"}
+            uow.commit()
+    finally:
+        event.remove(engine.pool, "checkout", count_checkout)
+    assert (first, len(checkouts)) == (1, 1)

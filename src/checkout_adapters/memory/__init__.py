@@ -10,10 +10,13 @@ from __future__ import annotations
 from checkout_adapters.memory.breakers import InMemoryBreakerStore
 from checkout_adapters.memory.cache import InMemoryCartCache
 from checkout_adapters.memory.catalog import InMemoryCatalog
+from checkout_adapters.memory.catalog_cache import CachedCatalog, CatalogCache
 from checkout_adapters.memory.clock import FixedClock
 from checkout_adapters.memory.gateway import FAKE_PROVIDER, FAKE_SIGNATURE_HEADER, FakeGateway
 from checkout_adapters.memory.identity import StaticIdentityVerifier
+from checkout_adapters.memory.idempotency_cache import InMemoryIdempotencyCache
 from checkout_adapters.memory.ids import SequentialIds
+from checkout_adapters.memory.limits import InMemoryRateLimiter
 from checkout_adapters.memory.lock import InMemoryLock
 from checkout_adapters.memory.repositories import (
     InMemoryCartRepository,
@@ -39,6 +42,8 @@ from checkout_adapters.memory.unit_of_work import InMemoryUnitOfWork, InMemoryUn
 __all__ = [
     "FAKE_PROVIDER",
     "FAKE_SIGNATURE_HEADER",
+    "CachedCatalog",
+    "CatalogCache",
     "FakeGateway",
     "FixedClock",
     "InMemoryBreakerStore",
@@ -47,11 +52,13 @@ __all__ = [
     "InMemoryCatalog",
     "InMemoryDiscountRepository",
     "InMemoryEnrollmentRepository",
+    "InMemoryIdempotencyCache",
     "InMemoryIdempotencyStore",
     "InMemoryLock",
     "InMemoryOrderRepository",
     "InMemoryOutbox",
     "InMemoryPaymentRepository",
+    "InMemoryRateLimiter",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",

@@ -14,6 +14,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from checkout_adapters.memory.catalog_cache import CatalogCache
 from checkout_adapters.sqlalchemy.catalog import SqlCatalogReader
 from checkout_adapters.sqlalchemy.repositories import (
     SqlCartRepository,
@@ -54,12 +55,14 @@ class SqlUnitOfWork:
     inbox: WebhookInbox
     outbox: Outbox
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, catalog_cache: CatalogCache | None = None) -> None:
         self._engine = engine
+        self._entered = False
         self._connection: Connection | None = None
         # The repositories ask for the connection at each statement, so that
         # using one outside the with block fails plainly.
-        self.catalog = SqlCatalogReader(self._active)
+        reader = SqlCatalogReader(self._active)
+        self.catalog = reader if catalog_cache is None else catalog_cache.wrap(reader)
         self.carts = SqlCartRepository(self._active)
         self.orders = SqlOrderRepository(self._active)
         self.payments = SqlPaymentRepository(self._active)
@@ -70,10 +73,14 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self._active)
 
     def __enter__(self) -> Self:
-        """Take a connection from the pool; the transaction begins with the first statement."""
-        if self._connection is not None:
+        """Begin; a connection is taken from the pool only when the first statement needs one.
+
+        A unit of work answered wholly from caches (a warm estimate) never
+        touches the database, not even to check a connection out.
+        """
+        if self._entered:
             raise RuntimeError("a unit of work runs one transaction at a time")
-        self._connection = self._engine.connect()
+        self._entered = True
         return self
 
     def __exit__(
@@ -83,8 +90,11 @@ class SqlUnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         """Roll back what was not committed and give the connection back."""
-        connection = self._active()
+        connection = self._connection
+        self._entered = False
         self._connection = None
+        if connection is None:
+            return
         try:
             connection.rollback()
         finally:
@@ -92,24 +102,37 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         """Make everything written in this transaction durable and visible."""
-        self._active().commit()
+        self._check_entered()
+        if self._connection is not None:
+            self._connection.commit()
 
     def rollback(self) -> None:
         """Forget everything written in this transaction."""
-        self._active().rollback()
+        self._check_entered()
+        if self._connection is not None:
+            self._connection.rollback()
+
+    def _check_entered(self) -> None:
+        if not self._entered:
+            raise RuntimeError("the unit of work is used outside its 'with' block")
 
     def _active(self) -> Connection:
+        self._check_entered()
         if self._connection is None:
-            raise RuntimeError("the unit of work is used outside its 'with' block")
+            self._connection = self._engine.connect()
         return self._connection
 
 
 class SqlUnitOfWorkFactory:
-    """Makes a :class:`SqlUnitOfWork` on ``engine`` for each transaction."""
+    """Makes a :class:`SqlUnitOfWork` on ``engine`` for each transaction.
 
-    def __init__(self, engine: Engine) -> None:
+    With a ``catalog_cache`` every unit of work reads the catalog through it.
+    """
+
+    def __init__(self, engine: Engine, catalog_cache: CatalogCache | None = None) -> None:
         self.engine = engine
+        self.catalog_cache = catalog_cache
 
     def __call__(self) -> SqlUnitOfWork:
         """A new, not yet begun, unit of work."""
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.catalog_cache)
