@@ -16,7 +16,9 @@ from checkout_adapters.memory import (
     FixedClock,
     InMemoryCartCache,
     InMemoryCatalog,
+    InMemoryIdempotencyCache,
     InMemoryLock,
+    InMemoryRateLimiter,
     InMemoryStore,
     InMemoryUnitOfWorkFactory,
     LogAlertSink,
@@ -26,6 +28,7 @@ from checkout_adapters.memory import (
     RecordingNotificationSender,
     StaticIdentityVerifier,
 )
+from checkout_adapters.system import SystemClock
 from checkout_core.domain.catalog import Offering, Sale
 from checkout_core.domain.events import OrderCompleted
 from checkout_core.domain.gateway import (
@@ -53,15 +56,19 @@ from checkout_core.ports import (
     AnalyticsTracker,
     CartCache,
     Catalog,
+    IdempotencyCache,
     IdentityVerifier,
     Lock,
     NotificationSender,
     PaymentGateway,
+    RateLimiter,
     UnitOfWork,
     UnitOfWorkFactory,
 )
 from tests.contract.cache import CartCacheContract
 from tests.contract.catalog import CatalogContract, CatalogFactory
+from tests.contract.idempotency_cache import IdempotencyCacheContract
+from tests.contract.limits import RateLimiterContract
 from tests.contract.lock import LockContract
 from tests.contract.unit_of_work import (
     INR,
@@ -114,6 +121,18 @@ class TestInMemoryLock(LockContract):
     @pytest.fixture
     def lock(self, clock: FixedClock) -> Lock:
         return InMemoryLock(clock)
+
+
+class TestInMemoryRateLimiter(RateLimiterContract):
+    @pytest.fixture
+    def limiter(self, clock: FixedClock) -> RateLimiter:
+        return InMemoryRateLimiter(clock)
+
+
+class TestInMemoryIdempotencyCache(IdempotencyCacheContract):
+    @pytest.fixture
+    def idempotency_cache(self) -> IdempotencyCache:
+        return InMemoryIdempotencyCache(SystemClock())
 
 
 # What only the memory adapters do.
