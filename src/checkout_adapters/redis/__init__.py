@@ -10,15 +10,29 @@ from __future__ import annotations
 
 from checkout_adapters.redis.breakers import RedisBreakerStore
 from checkout_adapters.redis.cache import CartCacheStats, RedisCartCache
+from checkout_adapters.redis.degradation import (
+    Degradations,
+    DegradingCartCache,
+    DegradingIdempotencyCache,
+    DegradingLock,
+    DegradingRateLimiter,
+    redis_client,
+)
 from checkout_adapters.redis.idempotency import RedisIdempotencyCache
 from checkout_adapters.redis.limits import RedisRateLimiter
 from checkout_adapters.redis.lock import RedisLock
 
 __all__ = [
     "CartCacheStats",
+    "Degradations",
+    "DegradingCartCache",
+    "DegradingIdempotencyCache",
+    "DegradingLock",
+    "DegradingRateLimiter",
     "RedisBreakerStore",
     "RedisCartCache",
     "RedisIdempotencyCache",
     "RedisLock",
     "RedisRateLimiter",
+    "redis_client",
 ]
