@@ -100,9 +100,20 @@ def test_the_counts_of_every_process_add_up_in_redis(
 
     assert first.stats == CartCacheStats(hits=1, misses=0)
     assert second.stats == CartCacheStats(hits=2, misses=1)
+    # Reads are shared in batches: until a batch or a flush, Redis lags behind.
+    assert redis_client.get("checkout:cart:stats:hits") is None
+    second.flush()
     assert first.shared_stats() == second.shared_stats() == CartCacheStats(hits=3, misses=1)
     assert redis_client.get("checkout:cart:stats:hits") == b"3"
     assert redis_client.get("checkout:cart:stats:misses") == b"1"
+
+
+def test_reads_are_shared_every_batch(redis_client: Redis, clock: FixedClock) -> None:
+    cache = RedisCartCache(redis_client, clock=clock, share_every=3)
+    for _ in range(7):
+        cache.get("cart_1")
+    assert redis_client.get("checkout:cart:stats:misses") == b"6"
+    assert cache.shared_stats() == CartCacheStats(hits=0, misses=7)
 
 
 def test_concurrent_reads_are_all_counted(

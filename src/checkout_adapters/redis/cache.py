@@ -13,21 +13,25 @@ with a fixed clock; in production both agree, since the clock is the real
 one.
 
 Every read counts a hit or a miss twice over: in this process (:attr:`stats`)
-and in Redis, by ``INCR`` on ``{prefix}stats:hits`` and ``{prefix}stats:misses``
-(:meth:`shared_stats`), so the counts of every process add up. A value that
+and in Redis, on ``{prefix}stats:hits`` and ``{prefix}stats:misses``
+(:meth:`shared_stats`), so the counts of every process add up. The shared
+counts are sent in batches (``INCRBY`` every ``share_every`` reads, and on
+:meth:`flush`), not one ``INCR`` per read: a counter round trip per read
+would cost as much as the read itself. A value that
 is not a cart entry (a counter read through a token such as ``stats:hits``,
 which a client may send) is a miss, never an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from attrs import define, field, frozen
-from redis import Redis
+from redis import Redis, RedisError
 
 from checkout_adapters.redis.serialization import dump_cart, load_cart
 from checkout_core.domain.cart import Cart
@@ -73,8 +77,11 @@ class RedisCartCache:
     client: Redis
     prefix: str = field(default="checkout:cart:", kw_only=True)
     clock: Clock = field(kw_only=True)
+    share_every: int = field(default=100, kw_only=True)
+    """How many reads this process counts before adding them to the shared counters."""
     _hits: int = field(default=0, init=False, repr=False)
     _misses: int = field(default=0, init=False, repr=False)
+    _unshared: tuple[int, int] = field(default=(0, 0), init=False, repr=False)
     _mutex: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -84,7 +91,12 @@ class RedisCartCache:
             return CartCacheStats(self._hits, self._misses)
 
     def shared_stats(self) -> CartCacheStats:
-        """The hits and misses of every process's reads, as Redis counted them."""
+        """The hits and misses of every process's reads, as Redis counted them.
+
+        This process's reads are all in; another process's may lag by fewer
+        than its ``share_every`` reads.
+        """
+        self.flush()
         # Two GETs in one round trip; a pipeline, not MGET, because on Redis
         # Cluster the two counters may live on different slots.
         with self.client.pipeline(transaction=False) as pipe:
@@ -97,12 +109,42 @@ class RedisCartCache:
         """The cached cart, or ``None`` when Redis lacks it or its time is over by the clock."""
         cart = self._read(token)
         with self._mutex:
+            hits, misses = self._unshared
             if cart is None:
                 self._misses += 1
+                misses += 1
             else:
                 self._hits += 1
-        self.client.incr(self._misses_key if cart is None else self._hits_key)
+                hits += 1
+            self._unshared = (hits, misses)
+            due = hits + misses >= self.share_every
+        if due:
+            # A cart read is not lost to a counter that could not be sent: the
+            # counts stay in this process and go with the next batch.
+            with contextlib.suppress(RedisError):
+                self.flush()
         return cart
+
+    def flush(self) -> None:
+        """Add this process's reads not yet shared to the shared counters, in one round trip."""
+        with self._mutex:
+            hits, misses = self._unshared
+            self._unshared = (0, 0)
+        if not hits and not misses:
+            return
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                if hits:
+                    pipe.incrby(self._hits_key, hits)
+                if misses:
+                    pipe.incrby(self._misses_key, misses)
+                pipe.execute()
+        except BaseException:
+            # Unsent counts go back, to be sent with the next batch.
+            with self._mutex:
+                more_hits, more_misses = self._unshared
+                self._unshared = (more_hits + hits, more_misses + misses)
+            raise
 
     def put(self, cart: Cart, ttl: timedelta) -> None:
         """Cache ``cart`` for ``ttl`` from now, replacing what was cached for its token."""
