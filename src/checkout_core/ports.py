@@ -37,6 +37,7 @@ from checkout_core.domain.gateway import (
 )
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateDecision, RateLimit
+from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
@@ -59,6 +60,7 @@ __all__ = [
     "IdentityVerifier",
     "Lock",
     "LockLease",
+    "MessageQueue",
     "NotificationSender",
     "OrderRepository",
     "Outbox",
@@ -433,6 +435,51 @@ class BreakerStore(Protocol):
 
         ``change`` returns a verdict and the new breaker; the verdict is returned.
         """
+        ...
+
+
+class MessageQueue(Protocol):
+    """Events on their way from the outbox to the workers: at least once, in order, retried.
+
+    One queue carries every event; each consumer group (the enrollment
+    worker, ...) gets every message, and within a group each message goes to
+    one consumer at a time. A message not acknowledged within
+    ``visibility`` is delivered again, to any consumer of the group: a
+    consumer that died does not lose it.
+    """
+
+    def publish(self, event: DomainEvent) -> None:
+        """Put ``event`` on the queue (after it was committed to the outbox)."""
+        ...
+
+    def receive(
+        self, group: str, consumer: str, *, limit: int, wait: timedelta, visibility: timedelta
+    ) -> list[Delivery]:
+        """Up to ``limit`` deliveries for ``consumer`` of ``group``, waiting up to ``wait``.
+
+        Messages due again (retried later, or unacknowledged past
+        ``visibility``) come first, then new ones in the order published.
+        """
+        ...
+
+    def ack(self, group: str, delivery: Delivery) -> None:
+        """The group is done with the message: it is never delivered to the group again."""
+        ...
+
+    def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
+        """Deliver the message to the group again after ``delay``, one attempt later."""
+        ...
+
+    def dead_letter(self, group: str, delivery: Delivery, error: str) -> None:
+        """Give up on the message for the group: keep it as a dead letter, with ``error``."""
+        ...
+
+    def dead_letters(self, group: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The group's dead letters, oldest first."""
+        ...
+
+    def replay(self, group: str, message_ids: Collection[str] | None = None) -> int:
+        """Deliver dead letters to the group again, as new attempts; all when no ids are given."""
         ...
 
 
