@@ -37,8 +37,8 @@ from checkout_core.domain.gateway import (
 )
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateDecision, RateLimit
-from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
+from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.retry import CircuitBreaker
