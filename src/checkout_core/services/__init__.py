@@ -20,8 +20,15 @@ from checkout_core.services.pricing import PricingService
 from checkout_core.services.receipts import OrderPlaced, OrderReceipt
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler, WebhookOutcome
+from checkout_core.services.workers import (
+    AlertService,
+    EnrollmentWorker,
+    HandlerOutcome,
+    RetryWorker,
+)
 
 __all__ = [
+    "AlertService",
     "AnalyticsService",
     "AuthService",
     "CartAccess",
@@ -33,6 +40,8 @@ __all__ = [
     "CouponApplied",
     "DiscountService",
     "EnrollmentService",
+    "EnrollmentWorker",
+    "HandlerOutcome",
     "IdempotencyService",
     "NotificationService",
     "OrderPlaced",
@@ -40,6 +49,7 @@ __all__ = [
     "OrderService",
     "PaymentService",
     "PricingService",
+    "RetryWorker",
     "WebhookHandler",
     "WebhookOutcome",
 ]

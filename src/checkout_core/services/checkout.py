@@ -17,6 +17,7 @@ from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler
+from checkout_core.services.workers import AlertService, EnrollmentWorker
 
 __all__ = ["Checkout"]
 
@@ -47,6 +48,8 @@ class Checkout:
     notifications: NotificationService
     analytics: AnalyticsService
     webhooks: WebhookHandler
+    alerts: AlertService
+    fulfilment: EnrollmentWorker
 
     @classmethod
     def build(cls, ports: CheckoutPorts, settings: CheckoutSettings | None = None) -> Checkout:
@@ -80,4 +83,6 @@ class Checkout:
             notifications=NotificationService(ports),
             analytics=analytics,
             webhooks=WebhookHandler(ports, payments),
+            alerts=AlertService(ports),
+            fulfilment=EnrollmentWorker(ports, enrollments, NotificationService(ports), analytics),
         )

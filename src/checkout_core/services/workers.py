@@ -1,0 +1,186 @@
+"""The workers: what happens after an event leaves the outbox, retried until it succeeds.
+
+:class:`EnrollmentWorker` handles ``order.paid`` (the seed's
+``EnrollmentWorker.Subscribe('order.paid')``): it enrolls the buyer once per
+offering, sends the confirmation and counts the conversion with the cart's
+attribution. It also delivers queued notifications (the welcome of a free
+order). Every handler is idempotent: a message delivered twice, or handled
+again after a crash, enrolls nobody twice, and a message already handled to
+the end is skipped (the consumer's inbox records it by event id).
+
+:class:`RetryWorker` drives a consumer group: a handler that fails has its
+message retried on the seed's schedule (3 attempts, 5 s then 10 s, 30 s at
+most), and then moved to the dead letters with an alert
+(:class:`AlertService`). Dead letters can be listed and replayed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from attrs import field, frozen
+
+from checkout_core.domain.events import DomainEvent, NotificationRequested, OrderPaid
+from checkout_core.domain.messages import Alert, AlertSeverity
+from checkout_core.domain.messaging import DeadLetter, Delivery
+from checkout_core.domain.orders import OrderStatus
+from checkout_core.domain.retry import RetryPolicy
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
+from checkout_core.errors import OrderNotFound
+from checkout_core.ports import MessageQueue
+from checkout_core.services.fulfilment import (
+    AnalyticsService,
+    EnrollmentService,
+    NotificationService,
+)
+from checkout_core.services.settings import CheckoutPorts
+
+__all__ = ["AlertService", "EnrollmentWorker", "HandlerOutcome", "RetryWorker"]
+
+logger = logging.getLogger(__name__)
+
+
+@frozen
+class AlertService:
+    """Raises alerts through the host's sink (the seed's ``AlertService.SendAlert``)."""
+
+    ports: CheckoutPorts
+
+    def send_alert(self, severity: AlertSeverity, title: str, detail: str) -> None:
+        """Tell a person; if the sink fails too, the alert is logged rather than lost."""
+        alert = Alert(severity, title, detail, self.ports.clock.now())
+        try:
+            self.ports.alerts.send(alert)
+        except Exception:
+            logger.exception("could not send the alert %r: %s", title, detail)
+
+
+@frozen
+class HandlerOutcome:
+    """What a handler did: ``done``, or ``skipped`` (handled before, or not its event)."""
+
+    event_id: str
+    status: str
+
+
+@frozen
+class EnrollmentWorker:
+    """Fulfils orders: enrollment, confirmation and conversion, each at most once per event."""
+
+    ports: CheckoutPorts
+    enrollments: EnrollmentService
+    notifications: NotificationService
+    analytics: AnalyticsService
+    consumer: str = "enrollment"
+
+    def handle(self, event: DomainEvent) -> HandlerOutcome:
+        """Handle one event; raises when a step failed and the event should be retried."""
+        if isinstance(event, OrderPaid):
+            return self._order_paid(event)
+        if isinstance(event, NotificationRequested):
+            return self._notify(event)
+        return HandlerOutcome(event.event_id, "skipped")
+
+    def _order_paid(self, event: OrderPaid) -> HandlerOutcome:
+        if self._handled(event):
+            return HandlerOutcome(event.event_id, "skipped")
+        now = self.ports.clock.now()
+        with self.ports.unit_of_work() as uow:
+            order = uow.orders.get(event.order_token, for_update=True)
+            if order is None:
+                raise OrderNotFound(event.order_token)
+            self.enrollments.enroll(order, uow)
+            if order.status is OrderStatus.PAID:
+                order = order.complete(now)
+                uow.orders.update(order)
+            cart = uow.carts.get(order.cart_token)
+            uow.commit()
+        # Enrolled first, then told: an email that fails is retried without
+        # enrolling twice; an email sent just before a crash may be sent again.
+        self.notifications.send_confirmation(order)
+        self.analytics.track_conversion(order, cart.analytics if cart is not None else {})
+        self._record(event)
+        return HandlerOutcome(event.event_id, "done")
+
+    def _notify(self, event: NotificationRequested) -> HandlerOutcome:
+        if self._handled(event):
+            return HandlerOutcome(event.event_id, "skipped")
+        self.notifications.send(event)
+        self._record(event)
+        return HandlerOutcome(event.event_id, "done")
+
+    def _handled(self, event: DomainEvent) -> bool:
+        with self.ports.unit_of_work() as uow:
+            return uow.inbox.get(self._source, event.event_id) is not None
+
+    def _record(self, event: DomainEvent) -> None:
+        with self.ports.unit_of_work() as uow:
+            uow.inbox.record(
+                InboxEntry(
+                    provider=self._source,
+                    event_id=event.event_id,
+                    type=event.name,
+                    received_at=self.ports.clock.now(),
+                    status=InboxStatus.APPLIED,
+                    body="",
+                )
+            )
+            uow.commit()
+
+    @property
+    def _source(self) -> str:
+        # Recorded in the webhook inbox under a name no payment provider has.
+        return f"consumer:{self.consumer}"
+
+
+@frozen
+class RetryWorker:
+    """Runs a handler over a consumer group's messages, with retries and dead letters."""
+
+    queue: MessageQueue
+    group: str
+    consumer: str
+    handler: EnrollmentWorker
+    alerts: AlertService
+    policy: RetryPolicy = field(factory=RetryPolicy)
+    visibility: timedelta = timedelta(seconds=30)
+
+    def run_once(self, *, limit: int = 32, wait: timedelta = timedelta(seconds=1)) -> int:
+        """Handle the deliveries at hand; return how many were handled (whatever their fate)."""
+        deliveries = self.queue.receive(
+            self.group, self.consumer, limit=limit, wait=wait, visibility=self.visibility
+        )
+        for delivery in deliveries:
+            self._handle(delivery)
+        return len(deliveries)
+
+    def _handle(self, delivery: Delivery) -> None:
+        try:
+            self.handler.handle(delivery.event)
+        except Exception as failure:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
+            error = f"{type(failure).__name__}: {failure}"
+            if self.policy.should_retry(delivery.attempt, retryable=True):
+                delay = self.policy.delay_before(delivery.attempt + 1)
+                logger.warning(
+                    "%s failed %s (attempt %d), retried in %s: %s",
+                    self.group, delivery.event.name, delivery.attempt, delay, error,
+                )  # fmt: skip
+                self.queue.retry_later(self.group, delivery, delay, error)
+                return
+            self.queue.dead_letter(self.group, delivery, error)
+            self.alerts.send_alert(
+                AlertSeverity.CRITICAL,
+                f"{delivery.event.name} dead-lettered by {self.group}",
+                f"event {delivery.event.event_id} failed {delivery.attempt} times: {error}",
+            )
+            return
+        self.queue.ack(self.group, delivery)
+
+    def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """The group's dead letters, oldest first."""
+        return self.queue.dead_letters(self.group, limit=limit)
+
+    def replay(self, message_ids: list[str] | None = None) -> int:
+        """Deliver dead letters again: those named, or all."""
+        return self.queue.replay(self.group, message_ids)

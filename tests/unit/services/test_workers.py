@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+
+from attrs import evolve
+
+from checkout_core.domain.events import DomainEvent, OrderPaid
+from checkout_core.domain.messaging import DeadLetter, Delivery
+from checkout_core.domain.orders import OrderStatus
+from checkout_core.services import Checkout, RetryWorker
+from tests.unit.services.world import World, ok
+
+
+class ListQueue:
+    """A queue of one group, in a list: enough to drive the retry worker step by step."""
+
+    def __init__(self, clock_now: Callable[[], datetime]) -> None:
+        self.waiting: list[Delivery] = []
+        self.acked: list[str] = []
+        self.retried: list[tuple[str, timedelta, str]] = []
+        self.dead: list[DeadLetter] = []
+        self._now = clock_now
+
+    def publish(self, event: DomainEvent) -> None:
+        self.waiting.append(Delivery(f"m{len(self.waiting) + len(self.acked)}", event, 1))
+
+    def receive(
+        self, group: str, consumer: str, *, limit: int, wait: timedelta, visibility: timedelta
+    ) -> list[Delivery]:
+        del group, consumer, wait, visibility
+        taken, self.waiting = self.waiting[:limit], self.waiting[limit:]
+        return taken
+
+    def ack(self, group: str, delivery: Delivery) -> None:
+        self.acked.append(delivery.message_id)
+
+    def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
+        self.retried.append((delivery.message_id, delay, error))
+        self.waiting.append(evolve(delivery, attempt=delivery.attempt + 1))
+
+    def dead_letter(self, group: str, delivery: Delivery, error: str) -> None:
+        self.dead.append(
+            DeadLetter(delivery.message_id, delivery.event, delivery.attempt, error, self._now())
+        )
+
+    def dead_letters(self, group: str, *, limit: int = 100) -> list[DeadLetter]:
+        return self.dead[:limit]
+
+    def replay(self, group: str, message_ids: Collection[str] | None = None) -> int:
+        chosen = [d for d in self.dead if message_ids is None or d.message_id in message_ids]
+        self.dead = [d for d in self.dead if d not in chosen]
+        self.waiting.extend(Delivery(d.message_id, d.event, 1) for d in chosen)
+        return len(chosen)
+
+
+def paid(world: World) -> OrderPaid:
+    cart = world.seed_cart()
+    receipt = ok(world.checkout.orders.create_from_cart(cart.token, "key-1", "user_a")).receipt
+    assert receipt.provider_ref is not None
+    ok(world.checkout.payments.mark_paid("fake", receipt.provider_ref, receipt.total))
+    (event,) = [e for e in world.store.outbox_events() if isinstance(e, OrderPaid)]
+    return event
+
+
+def worker(world: World, queue: ListQueue, checkout: Checkout | None = None) -> RetryWorker:
+    checkout = checkout or world.checkout
+    return RetryWorker(queue, "enrollment", "worker-1", checkout.fulfilment, checkout.alerts)
+
+
+def test_order_paid_enrolls_confirms_and_counts_the_conversion_with_the_carts_attribution(
+    world: World,
+) -> None:
+    event = paid(world)
+    queue = ListQueue(world.clock.now)
+    queue.publish(event)
+    assert worker(world, queue).run_once() == 1
+    assert queue.acked == ["m0"]
+    order = world.store.orders[event.order_token]
+    assert order.status is OrderStatus.COMPLETED
+    assert [e.offering_id for e in world.store.enrollments.values()] == ["int_123"]
+    (sent,) = world.notifications.sent
+    assert sent.template == "confirmation"
+    (conversion,) = world.analytics.events
+    assert dict(conversion.properties) == {"source": "google", "campaign": "summer_sale"}
+
+
+def test_a_duplicate_delivery_is_skipped_and_nothing_is_sent_twice(world: World) -> None:
+    event = paid(world)
+    queue = ListQueue(world.clock.now)
+    queue.publish(event)
+    queue.publish(event)
+    worker(world, queue).run_once()
+    assert len(world.store.enrollments) == 1
+    assert len(world.notifications.sent) == 1
+    assert len(world.analytics.events) == 1
+
+
+def test_a_failing_email_is_retried_without_enrolling_twice_then_dead_lettered_with_an_alert(
+    world: World,
+) -> None:
+    event = paid(world)
+    queue = ListQueue(world.clock.now)
+    queue.publish(event)
+    world.notifications.fail_next(3)
+    retry = worker(world, queue)
+    for _ in range(3):
+        retry.run_once()
+    assert [delay for _, delay, _ in queue.retried] == [timedelta(seconds=5), timedelta(seconds=10)]
+    (dead,) = retry.dead_letters()
+    assert (dead.attempts, dead.event) == (3, event)
+    assert "ConnectionError" in dead.error
+    assert len(world.store.enrollments) == 1
+    (alert,) = world.alerts.alerts
+    assert alert.severity == "critical"
+    assert event.event_id in alert.detail
+    assert retry.replay() == 1
+    retry.run_once()
+    assert queue.acked == ["m0"]
+    assert len(world.notifications.sent) == 1
+    assert len(world.store.enrollments) == 1
+
+
+def test_a_welcome_queued_with_a_free_order_is_delivered_once(world: World) -> None:
+    cart = world.free_cart()
+    ok(world.checkout.orders.create_from_cart(cart.token, "key-free", "user_a"))
+    queue = ListQueue(world.clock.now)
+    for event in world.store.outbox_events():
+        queue.publish(event)
+        queue.publish(event)
+    worker(world, queue).run_once()
+    assert [n.template for n in world.notifications.sent] == ["welcome"]
