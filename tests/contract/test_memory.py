@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,9 @@ from checkout_adapters.memory import (
     InMemoryCatalog,
     InMemoryIdempotencyCache,
     InMemoryLock,
+    InMemoryQueue,
     InMemoryRateLimiter,
+    InMemoryRelay,
     InMemoryStore,
     InMemoryUnitOfWorkFactory,
     LogAlertSink,
@@ -30,7 +33,7 @@ from checkout_adapters.memory import (
 )
 from checkout_adapters.system import SystemClock
 from checkout_core.domain.catalog import Offering, Sale
-from checkout_core.domain.events import OrderCompleted
+from checkout_core.domain.events import DomainEvent, OrderCompleted
 from checkout_core.domain.gateway import (
     GatewayError,
     PaymentSession,
@@ -59,6 +62,7 @@ from checkout_core.ports import (
     IdempotencyCache,
     IdentityVerifier,
     Lock,
+    MessageQueue,
     NotificationSender,
     PaymentGateway,
     RateLimiter,
@@ -70,6 +74,7 @@ from tests.contract.catalog import CatalogContract, CatalogFactory
 from tests.contract.idempotency_cache import IdempotencyCacheContract
 from tests.contract.limits import RateLimiterContract
 from tests.contract.lock import LockContract
+from tests.contract.queue import MessageQueueContract, Publish, make_event
 from tests.contract.unit_of_work import (
     INR,
     NOW,
@@ -100,6 +105,22 @@ class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture
     def read_outbox(self, store: InMemoryStore) -> OutboxReader:
         return lambda: [(event.name, event.event_id) for event in store.outbox_events()]
+
+
+class TestInMemoryQueue(MessageQueueContract):
+    @pytest.fixture
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
+
+    @pytest.fixture
+    def queue(self, clock: FixedClock, store: InMemoryStore) -> MessageQueue:
+        return InMemoryQueue(store, clock)
+
+    @pytest.fixture
+    def publish(self, store: InMemoryStore) -> Publish:
+        # Committed to the outbox, as the services do: the queue reads the outbox.
+        factory = InMemoryUnitOfWorkFactory(store)
+        return lambda event: write(factory, lambda uow: uow.outbox.append(event))
 
 
 class TestInMemoryCatalog(CatalogContract):
@@ -269,6 +290,73 @@ def test_a_payment_reference_cannot_belong_to_two_payments() -> None:
 
     with factory() as uow, pytest.raises(ValueError, match="belongs to payment pay_1"):
         uow.payments.add(make_payment("pay_2").attach_session("ref_1", NOW))
+
+
+# The queue over the outbox, and the relay.
+
+
+def test_the_memory_queue_fits_its_port() -> None:
+    queue: MessageQueue = InMemoryQueue(InMemoryStore(), FixedClock(NOW))
+
+    missing = {name for name in _members(MessageQueue) if not hasattr(queue, name)}
+
+    assert not missing
+
+
+def test_publishing_an_event_already_in_the_outbox_adds_nothing() -> None:
+    store = InMemoryStore()
+    queue = InMemoryQueue(store, FixedClock(NOW))
+    write(InMemoryUnitOfWorkFactory(store), lambda uow: uow.outbox.append(make_event(1)))
+
+    queue.publish(make_event(1))
+    queue.publish(make_event(2))
+    queue.publish(make_event(2))
+
+    assert store.outbox_events() == [make_event(1), make_event(2)]
+
+
+def test_the_queue_never_sees_an_event_rolled_back() -> None:
+    store = InMemoryStore()
+    queue = InMemoryQueue(store, FixedClock(NOW))
+    with InMemoryUnitOfWorkFactory(store)() as uow:
+        uow.outbox.append(make_event(1))
+    write(InMemoryUnitOfWorkFactory(store), lambda uow: uow.outbox.append(make_event(2)))
+
+    deliveries = queue.receive(
+        "enrollment", "worker-1", limit=10, wait=timedelta(0), visibility=timedelta(seconds=30)
+    )
+
+    assert [delivery.event for delivery in deliveries] == [make_event(2)]
+
+
+def _append(event: DomainEvent, uow: UnitOfWork) -> None:
+    uow.outbox.append(event)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.published: list[DomainEvent] = []
+
+    def publish(self, event: DomainEvent) -> None:
+        self.published.append(event)
+
+
+def test_the_memory_relay_publishes_committed_events_in_order_once_each() -> None:
+    store = InMemoryStore()
+    factory = InMemoryUnitOfWorkFactory(store)
+    recorder = _Recorder()
+    relay = InMemoryRelay(store, recorder, batch_size=2)
+    for event in map(make_event, (1, 2, 3)):
+        write(factory, functools.partial(_append, event))
+
+    counts = [relay.relay_once() for _ in range(3)]
+    write(factory, lambda uow: uow.outbox.append(make_event(4)))
+
+    assert counts == [2, 1, 0]
+    assert relay.relay_once() == 1
+    assert recorder.published == [make_event(n) for n in (1, 2, 3, 4)]
+    with pytest.raises(ValueError, match="at least one"):
+        InMemoryRelay(store, recorder, batch_size=0)
 
 
 # The catalog, the cache and the lock.

@@ -18,6 +18,7 @@ from checkout_adapters.memory.identity import StaticIdentityVerifier
 from checkout_adapters.memory.ids import SequentialIds
 from checkout_adapters.memory.limits import InMemoryRateLimiter
 from checkout_adapters.memory.lock import InMemoryLock
+from checkout_adapters.memory.queue import InMemoryQueue, InMemoryRelay
 from checkout_adapters.memory.repositories import (
     InMemoryCartRepository,
     InMemoryDiscountRepository,
@@ -58,7 +59,9 @@ __all__ = [
     "InMemoryOrderRepository",
     "InMemoryOutbox",
     "InMemoryPaymentRepository",
+    "InMemoryQueue",
     "InMemoryRateLimiter",
+    "InMemoryRelay",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InMemoryUnitOfWorkFactory",

@@ -21,6 +21,7 @@ from checkout_adapters.redis.degradation import (
 from checkout_adapters.redis.idempotency import RedisIdempotencyCache
 from checkout_adapters.redis.limits import RedisRateLimiter
 from checkout_adapters.redis.lock import RedisLock
+from checkout_adapters.redis.streams import RedisStreamQueue
 
 __all__ = [
     "CartCacheStats",
@@ -34,5 +35,6 @@ __all__ = [
     "RedisIdempotencyCache",
     "RedisLock",
     "RedisRateLimiter",
+    "RedisStreamQueue",
     "redis_client",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from checkout_adapters.sqlalchemy.catalog import SqlCatalog, SqlCatalogReader
 from checkout_adapters.sqlalchemy.engine import make_engine
 from checkout_adapters.sqlalchemy.migrations.migrate import downgrade, upgrade
+from checkout_adapters.sqlalchemy.queue import SqlOutboxQueue
 from checkout_adapters.sqlalchemy.repositories import OutboxEntry, SqlOutboxReader
 from checkout_adapters.sqlalchemy.tables import metadata
 from checkout_adapters.sqlalchemy.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxEntry",
     "SqlCatalog",
     "SqlCatalogReader",
+    "SqlOutboxQueue",
     "SqlOutboxReader",
     "SqlUnitOfWork",
     "SqlUnitOfWorkFactory",

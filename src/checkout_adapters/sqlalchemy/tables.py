@@ -40,6 +40,7 @@ from checkout_core.domain.webhooks import InboxStatus
 
 __all__ = [
     "NAMING_CONVENTION",
+    "DeliveryStatus",
     "RedemptionStatus",
     "carts",
     "coupon_redemptions",
@@ -50,6 +51,7 @@ __all__ = [
     "offerings",
     "orders",
     "outbox",
+    "outbox_deliveries",
     "payments",
     "sales",
     "webhook_inbox",
@@ -73,6 +75,17 @@ class RedemptionStatus(enum.StrEnum):
 
     ACTIVE = "active"
     RELEASED = "released"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """What became of an outbox event for one consumer group of the SQL message queue."""
+
+    PENDING = "pending"
+    """To be delivered (when ``due_at`` is reached), or delivered and not yet acknowledged."""
+    DONE = "done"
+    """Acknowledged: never delivered to the group again."""
+    DEAD = "dead"
+    """Given up on: a dead letter, until replayed."""
 
 
 # SQLite gives autoincrement only to an INTEGER PRIMARY KEY (an alias of its rowid).
@@ -296,4 +309,32 @@ outbox: Final = Table(
         postgresql_where=text("sent_at IS NULL"),
         sqlite_where=text("sent_at IS NULL"),
     ),
+)
+
+outbox_deliveries: Final = Table(
+    "outbox_deliveries",
+    metadata,
+    # What each consumer group made of each outbox event, for the queue that
+    # reads the outbox itself (the embedded default). An event without a row
+    # here is new to the group; the row is written when it is first delivered.
+    Column("group_name", String(_CODE), primary_key=True),
+    Column(
+        "outbox_id",
+        _SERIAL,
+        ForeignKey("outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(_STATUS), nullable=False),
+    # When the event may be delivered again: the end of the lease of the
+    # consumer that holds it, or the time a retry is due.
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("error", Text),
+    Column("consumer", String(_KEY)),
+    Column("leased_until", UtcDateTime),
+    Column("failed_at", UtcDateTime),
+    _one_of("status", DeliveryStatus, "status"),
+    *_not_negative("attempts"),
+    Index(None, "group_name", "status", "due_at"),
 )

@@ -1,5 +1,8 @@
 """The initial schema: catalog, coupons, carts, orders, payments, enrollments, idempotency, outbox.
 
+The outbox comes with ``outbox_deliveries``, what each consumer group of the
+SQL message queue made of each event.
+
 Every table is written out here rather than created from ``tables.py``: a
 migration is a fixed record of one step, and must not change when the
 metadata does. A test checks that the migrated schema equals the metadata.
@@ -275,11 +278,40 @@ def upgrade() -> None:
         postgresql_where=sa.text("sent_at IS NULL"),
         sqlite_where=sa.text("sent_at IS NULL"),
     )
+    op.create_table(
+        "outbox_deliveries",
+        sa.Column("group_name", _CODE, nullable=False),
+        sa.Column("outbox_id", _SERIAL, autoincrement=False, nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("status", _STATUS, nullable=False),
+        sa.Column("due_at", _TIME, nullable=False),
+        sa.Column("error", sa.Text()),
+        sa.Column("consumer", _KEY),
+        sa.Column("leased_until", _TIME),
+        sa.Column("failed_at", _TIME),
+        sa.CheckConstraint(
+            "status IN ('pending', 'done', 'dead')", name="ck_outbox_deliveries_status"
+        ),
+        *_not_negative("outbox_deliveries.attempts"),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["outbox.id"],
+            name="fk_outbox_deliveries_outbox_id_outbox",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("group_name", "outbox_id", name="pk_outbox_deliveries"),
+    )
+    op.create_index(
+        "ix_outbox_deliveries_group_name_status_due_at",
+        "outbox_deliveries",
+        ["group_name", "status", "due_at"],
+    )
 
 
 def downgrade() -> None:
     """Drop every table of the first release, dependents first."""
     for table in (
+        "outbox_deliveries",
         "outbox",
         "webhook_inbox",
         "idempotency_keys",
