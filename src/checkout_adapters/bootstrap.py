@@ -4,7 +4,8 @@
 unless a file URL is given), the cart cache and everything else in memory,
 notifications and analytics to the log, and payments through the Razorpay
 adapter talking to the gateway sandbox, a local server started with the
-checkout, behind retries and a circuit breaker. Nothing to install or start.
+checkout, behind retries and a circuit breaker. The enrollment worker reads
+the events straight from the outbox table. Nothing to install or start.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from checkout_adapters.resilience import GuardedGateway
 from checkout_adapters.sandbox import Sandbox
 from checkout_adapters.sqlalchemy import (
     SqlCatalog,
+    SqlOutboxQueue,
     SqlOutboxReader,
     SqlUnitOfWorkFactory,
     make_engine,
     upgrade,
 )
 from checkout_adapters.system import RandomIds, SystemClock
-from checkout_core.ports import Clock, IdGenerator
-from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings
+from checkout_core.ports import Clock, IdGenerator, NotificationSender
+from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings, RetryWorker
 
 __all__ = ["Embedded", "embedded"]
 
@@ -50,6 +52,8 @@ class Embedded:
     catalog: SqlCatalog
     sandbox: Sandbox
     outbox: SqlOutboxReader
+    worker: RetryWorker
+    """The enrollment worker, reading events straight from the outbox table."""
 
     def close(self) -> None:
         """Stop the sandbox and release the database."""
@@ -74,6 +78,7 @@ def embedded(
     clock: Clock | None = None,
     ids: IdGenerator | None = None,
     settings: CheckoutSettings | None = None,
+    notifications: NotificationSender | None = None,
 ) -> Embedded:
     """The embedded default on ``database_url`` (SQLite in memory unless told), migrated.
 
@@ -98,15 +103,24 @@ def embedded(
         gateway=GuardedGateway(razorpay, clock),
         clock=clock,
         ids=ids or RandomIds(),
-        notifications=LogNotificationSender(),
+        notifications=notifications or LogNotificationSender(),
         analytics=LogAnalyticsTracker(),
         alerts=LogAlertSink(),
         cart_cache=InMemoryCartCache(clock),
     )
+    checkout = Checkout.build(ports, settings)
+    worker = RetryWorker(
+        SqlOutboxQueue(engine, clock=clock),
+        "enrollment",
+        "embedded",
+        checkout.fulfilment,
+        checkout.alerts,
+    )
     return Embedded(
-        checkout=Checkout.build(ports, settings),
+        checkout=checkout,
         engine=engine,
         catalog=SqlCatalog(engine),
         sandbox=sandbox,
         outbox=SqlOutboxReader(engine),
+        worker=worker,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from attrs import frozen
@@ -34,6 +34,7 @@ from checkout_adapters.sqlalchemy import SqlCatalog
 from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Offering, Period, PricePlan, Sale, SalePrice
 from checkout_core.domain.discounts import Coupon
+from checkout_core.domain.messages import Notification
 from checkout_core.domain.money import Currency, Rate
 from checkout_core.domain.tax import TaxPolicy, TaxRounding
 from checkout_core.errors import CheckoutError
@@ -114,9 +115,38 @@ def run_demo(echo: Callable[[str], None]) -> None:
     """Walk the seed's flow on the embedded default, echoing each request and answer."""
     catalog = demo_catalog()
     with embedded(
-        clock=FixedClock(DEMO_NOW), ids=SequentialIds(), settings=CheckoutSettings(tax=catalog.tax)
+        clock=FixedClock(DEMO_NOW),
+        ids=SequentialIds(),
+        settings=CheckoutSettings(tax=catalog.tax),
+        notifications=_EchoedNotifications(echo),
     ) as world:
         _walk(world, catalog, echo)
+
+
+@frozen
+class _EchoedNotifications:
+    """The demo's mail: each notification printed instead of sent."""
+
+    echo: Callable[[str], None]
+
+    def send(self, notification: Notification) -> None:
+        self.echo(
+            f"email '{notification.template}' to {notification.user_id} "
+            f"about order {notification.order_token}"
+        )
+
+
+def _run_worker(world: Embedded, echo: Callable[[str], None], order_token: str | None) -> None:
+    """Let the enrollment worker take the events from the outbox, and show what it did."""
+    echo("\n== EnrollmentWorker takes the events from the outbox")
+    handled = world.worker.run_once(wait=timedelta(0))
+    echo(f"{handled} event(s) handled")
+    if order_token is not None:
+        with world.checkout.ports.unit_of_work() as uow:
+            order = uow.orders.get(order_token)
+            enrollments = uow.enrollments.for_order(order_token)
+        status = order.status if order is not None else "missing"
+        echo(f"order {order_token}: {status}; enrollments {[e.id for e in enrollments]}")
 
 
 def _walk(world: Embedded, catalog: DemoCatalog, echo: Callable[[str], None]) -> None:
@@ -206,13 +236,7 @@ def _walk(world: Embedded, catalog: DemoCatalog, echo: Callable[[str], None]) ->
             f"event {outcome.event_id}: {outcome.status}"
         )
     echo(f"outbox: {[entry.name for entry in world.outbox.pending()]}")
-    enrolled = checkout.enrollments.create_enrollment(receipt.order_token)
-    show(
-        "order.paid -> EnrollmentService.create_enrollment",
-        _envelope(
-            enrolled, lambda es: {"enrollment_ids": [e.id for e in es], "order_status": "completed"}
-        ),
-    )
+    _run_worker(world, echo, receipt.order_token)
 
     free = checkout.carts.create_cart([CartLine("int_456", Period(1, "month"))]).unwrap()
     show(
@@ -222,4 +246,4 @@ def _walk(world: Embedded, catalog: DemoCatalog, echo: Callable[[str], None]) ->
             lambda p: present_receipt(p.receipt),
         ),
     )
-    echo(f"\noutbox: {[entry.name for entry in world.outbox.pending()]}")
+    _run_worker(world, echo, None)

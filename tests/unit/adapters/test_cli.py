@@ -55,8 +55,9 @@ def test_the_demo_walks_the_seeds_flow_with_its_figures() -> None:
     assert free["enrollment_id"].startswith("enr_")
     assert "(payment.captured, signature verified)" in output
     assert "outbox: ['order.paid']" in output
-    assert '"order_status": "completed"' in output
-    assert "outbox: ['order.paid', 'order.completed', 'notification.requested']" in output
+    assert f"order {paid['order_token']}: completed; enrollments ['enr_" in output
+    assert f"email 'confirmation' to user_42 about order {paid['order_token']}" in output
+    assert f"email 'welcome' to user_42 about order {free['order_token']}" in output
     assert "This cart belongs to another user." in output
 
 
