@@ -1,0 +1,245 @@
+"""The worker runner: the outbox relay and the enrollment worker, in a loop, in a process.
+
+:class:`WorkerLoop` is what a worker does all day: publish the outbox's next
+batch (when it has a relay), then handle the deliveries at hand with the
+:class:`~checkout_core.services.RetryWorker`; when there were none, wait
+``idle_sleep`` and look again. :meth:`WorkerLoop.run` goes on until its
+``stop`` event is set or, when it runs in the main thread, until SIGTERM or
+SIGINT: the deliveries already received are finished (acknowledged,
+retried or dead-lettered), then it returns. A second signal acts as it
+would without the loop. A failure of the queue or the database is logged
+and the loop goes on a second later: the messages at hand are
+delivered again once their visibility runs out.
+
+:func:`run_worker_process` is a whole worker on PostgreSQL and Redis
+Streams, built from URLs inside the process that runs it: a target for
+``multiprocessing`` (the ``spawn`` start method included), and what the
+``checkout worker`` command runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from types import FrameType
+from typing import Final, NoReturn
+
+from redis import Redis
+
+from checkout_adapters.memory import LogAlertSink, LogAnalyticsTracker, LogNotificationSender
+from checkout_adapters.redis.streams import RedisStreamQueue
+from checkout_adapters.relay import OutboxRelay
+from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
+from checkout_adapters.system import RandomIds, SystemClock
+from checkout_core.domain.gateway import (
+    PaymentSession,
+    PaymentSessionRequest,
+    ProviderStatus,
+    RefundReceipt,
+    RefundRequest,
+    WebhookEvent,
+)
+from checkout_core.domain.retry import RetryPolicy
+from checkout_core.ports import AlertSink, NotificationSender
+from checkout_core.services import Checkout, CheckoutPorts, RetryWorker
+
+__all__ = ["WorkerLoop", "run_worker_process"]
+
+logger = logging.getLogger(__name__)
+
+_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
+_ERROR_SLEEP: Final = 1.0
+"""Seconds the loop rests after a round failed (the queue or the database down)."""
+_SOCKET_MARGIN: Final = 5.0
+"""Seconds a Redis read may take beyond the longest ``XREADGROUP ... BLOCK`` of a receive."""
+
+
+class WorkerLoop:
+    """Runs ``relay`` (if any) and ``worker`` over and over, resting ``idle_sleep`` s when idle.
+
+    Each round receives up to ``limit`` deliveries, waiting up to ``wait``
+    for the first; with the default of one, a signal lets exactly the
+    message at hand finish.
+    """
+
+    def __init__(
+        self,
+        relay: OutboxRelay | None,
+        worker: RetryWorker,
+        *,
+        idle_sleep: float = 0.05,
+        limit: int = 1,
+        wait: timedelta = timedelta(seconds=1),
+    ) -> None:
+        if idle_sleep < 0:
+            raise ValueError(f"an idle sleep is not negative, not {idle_sleep}")
+        if limit < 1:
+            raise ValueError(f"a round takes at least one delivery, not {limit}")
+        self._relay = relay
+        self._worker = worker
+        self._idle_sleep = idle_sleep
+        self._limit = limit
+        self._wait = wait
+
+    def run_once(self) -> int:
+        """Relay one batch (with a relay), then handle what was received; return how many."""
+        if self._relay is not None:
+            self._relay.relay_once()
+        return self._worker.run_once(limit=self._limit, wait=self._wait)
+
+    def run(self, stop: threading.Event, *, stop_after_idle: float | None = None) -> int:
+        """Run rounds until ``stop`` is set, a signal came, or ``stop_after_idle`` s passed idle.
+
+        Returns how many deliveries were handled. A signal sets ``stop``
+        once the round at hand is over.
+        """
+        handled = 0
+        idle_since = time.monotonic()
+        with _stopped_by_signals() as signalled:
+            while not stop.is_set() and not signalled:
+                rest = self._idle_sleep
+                try:
+                    count = self.run_once()
+                except Exception:
+                    logger.exception("a round of %s failed", self._worker.consumer)
+                    count, rest = 0, _ERROR_SLEEP
+                handled += count
+                if count:
+                    idle_since = time.monotonic()
+                    continue
+                if stop_after_idle is not None and time.monotonic() - idle_since >= stop_after_idle:
+                    break
+                stop.wait(rest)
+        if signalled:
+            name = signal.Signals(signalled[0]).name
+            logger.info("%s stopped by %s", self._worker.consumer, name)
+            stop.set()
+        return handled
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[list[int]]:
+    """Record SIGTERM and SIGINT in the list yielded, in the main thread; elsewhere, nothing.
+
+    The handler only appends (no lock is taken in a signal handler), and
+    puts the previous handlers back, so that a second signal acts as usual.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    def record(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        restore()
+
+    for signum in _SIGNALS:
+        signal.signal(signum, record)
+    try:
+        yield received
+    finally:
+        restore()
+
+
+def run_worker_process(  # noqa: PLR0913 - what a process needs, passed across spawn
+    database_url: str,
+    redis_url: str,
+    group: str,
+    consumer: str,
+    stop_after_idle_seconds: float | None = None,
+    *,
+    stream: str = "checkout:events",
+    relay: bool = True,
+    notifications: NotificationSender | None = None,
+    alerts: AlertSink | None = None,
+    policy: RetryPolicy | None = None,
+    visibility: timedelta = timedelta(seconds=30),
+    wait: timedelta = timedelta(seconds=1),
+    limit: int = 1,
+) -> int:
+    """Run ``consumer`` of ``group`` on ``stream`` until a signal (or idle that long); count.
+
+    Builds its own engine, Redis client, checkout and loop, so that it can
+    be the target of a process started with ``spawn``: every argument is
+    picklable when the ``notifications`` sender and the ``alerts`` sink
+    are (by default the log's). With ``relay`` the process publishes the
+    outbox to the stream too. Returns how many deliveries it handled.
+    """
+    clock = SystemClock()
+    # A loop holds one connection at a time: a small pool lets many workers share a server.
+    engine = make_engine(database_url, pool_size=1, max_overflow=1)
+    client = Redis.from_url(
+        redis_url,
+        socket_timeout=wait.total_seconds() + _SOCKET_MARGIN,
+        socket_connect_timeout=_SOCKET_MARGIN,
+    )
+    try:
+        ports = CheckoutPorts(
+            unit_of_work=SqlUnitOfWorkFactory(engine),
+            gateway=_NoPayments(),
+            clock=clock,
+            ids=RandomIds(),
+            notifications=notifications or LogNotificationSender(),
+            analytics=LogAnalyticsTracker(),
+            alerts=alerts or LogAlertSink(),
+        )
+        checkout = Checkout.build(ports)
+        queue = RedisStreamQueue(client, stream=stream, clock=clock)
+        worker = RetryWorker(
+            queue,
+            group,
+            consumer,
+            checkout.fulfilment,
+            checkout.alerts,
+            policy=policy or RetryPolicy(),
+            visibility=visibility,
+        )
+        publisher = OutboxRelay(engine, queue, clock=clock) if relay else None
+        loop = WorkerLoop(publisher, worker, limit=limit, wait=wait)
+        return loop.run(threading.Event(), stop_after_idle=stop_after_idle_seconds)
+    finally:
+        client.close()
+        engine.dispose()
+
+
+class _NoPayments:
+    """The gateway of a worker, which takes no payments: every call but ``available`` fails."""
+
+    @property
+    def provider(self) -> str:
+        """``"none"``."""
+        return "none"
+
+    def available(self) -> bool:
+        """Never: a worker has no provider to call."""
+        return False
+
+    def create_session(self, request: PaymentSessionRequest) -> PaymentSession:
+        """Refused."""
+        _refuse(request)
+
+    def fetch_status(self, provider_ref: str) -> ProviderStatus:
+        """Refused."""
+        _refuse(provider_ref)
+
+    def refund(self, request: RefundRequest) -> RefundReceipt:
+        """Refused."""
+        _refuse(request)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Refused."""
+        _refuse(headers, body)
+
+
+def _refuse(*_call: object) -> NoReturn:
+    raise RuntimeError("a worker takes no payments: it has no payment gateway")
