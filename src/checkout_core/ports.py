@@ -281,6 +281,10 @@ class WebhookInbox(Protocol):
         """The recorded delivery, if any."""
         ...
 
+    def reclaim(self, provider: str, event_id: str, at: datetime) -> None:
+        """Take over a recorded delivery whose handler died: claimed again, since ``at``."""
+        ...
+
 
 class Outbox(Protocol):
     """Events waiting to be published, written with the change that made them."""

@@ -1204,6 +1204,16 @@ class UnitOfWorkContract:
         assert stored == attrs.evolve(entry, status=InboxStatus.UNMATCHED, detail="no payment")
         assert read(uow_factory, lambda uow: uow.inbox.get("other", "evt_1")) is None
 
+    def test_a_delivery_can_be_claimed_again_since_a_new_time(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(uow_factory, lambda uow: uow.inbox.record(make_inbox_entry()))
+        later = NOW + timedelta(minutes=1)
+        write(uow_factory, lambda uow: uow.inbox.reclaim("fake", "evt_1", later))
+        stored = read(uow_factory, lambda uow: uow.inbox.get("fake", "evt_1"))
+        assert stored is not None
+        assert (stored.status, stored.received_at) == (InboxStatus.CLAIMED, later)
+
     def test_a_rolled_back_delivery_is_not_recorded(self, uow_factory: UnitOfWorkFactory) -> None:
         with uow_factory() as uow:
             assert uow.inbox.record(make_inbox_entry())

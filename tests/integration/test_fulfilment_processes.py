@@ -110,8 +110,11 @@ def enrolled_orders(engine: Engine) -> int:
 
 
 def handled(engine: Engine) -> int:
+    """Events the enrollment consumer handled to the end (a claim alone does not count)."""
     return count(
-        engine, "SELECT count(*) FROM webhook_inbox WHERE provider = 'consumer:enrollment'"
+        engine,
+        "SELECT count(*) FROM webhook_inbox"
+        " WHERE provider = 'consumer:enrollment' AND status = 'applied'",
     )
 
 

@@ -401,6 +401,15 @@ class InMemoryWebhookInbox:
         """The recorded delivery, if any."""
         return self._tx.store.inbox.get((provider, event_id))
 
+    def reclaim(self, provider: str, event_id: str, at: datetime) -> None:
+        """Claim a recorded delivery again, since ``at``; an unknown one raises ValueError."""
+        key = (provider, event_id)
+        entry = self._tx.store.inbox.get(key)
+        if entry is None:
+            raise ValueError(f"{provider} event {event_id} is not recorded")
+        claimed = evolve(entry, status=InboxStatus.CLAIMED, received_at=at)
+        self._tx.put(self._tx.store.inbox, key, claimed)
+
 
 @frozen
 class InMemoryOutbox:

@@ -29,6 +29,8 @@ class InboxStatus(enum.StrEnum):
     """No payment answers to it: kept for reconciliation."""
     FLAGGED = "flagged"
     """Its amount or currency differs from the payment's: nothing was marked paid."""
+    CLAIMED = "claimed"
+    """A consumer is handling it now (since ``received_at``); another copy waits its turn."""
 
 
 @frozen

@@ -17,7 +17,7 @@ most), and then moved to the dead letters with an alert
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from attrs import field, frozen
 
@@ -28,7 +28,7 @@ from checkout_core.domain.orders import OrderStatus
 from checkout_core.domain.retry import RetryPolicy
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import OrderNotFound
-from checkout_core.ports import MessageQueue
+from checkout_core.ports import MessageQueue, UnitOfWork
 from checkout_core.services.fulfilment import (
     AnalyticsService,
     EnrollmentService,
@@ -36,7 +36,7 @@ from checkout_core.services.fulfilment import (
 )
 from checkout_core.services.settings import CheckoutPorts
 
-__all__ = ["AlertService", "EnrollmentWorker", "HandlerOutcome", "RetryWorker"]
+__all__ = ["AlertService", "EnrollmentWorker", "EventInProgress", "HandlerOutcome", "RetryWorker"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ class AlertService:
             logger.exception("could not send the alert %r: %s", title, detail)
 
 
+class EventInProgress(Exception):
+    """Another consumer holds a fresh claim on this event: retry the message later."""
+
+
 @frozen
 class HandlerOutcome:
     """What a handler did: ``done``, or ``skipped`` (handled before, or not its event)."""
@@ -73,35 +77,76 @@ class EnrollmentWorker:
     notifications: NotificationService
     analytics: AnalyticsService
     consumer: str = "enrollment"
+    claim_lease: timedelta = timedelta(seconds=30)
+    """How long a claim stands before a copy of the event may take it over.
 
-    def handle(self, event: DomainEvent) -> HandlerOutcome:
-        """Handle one event; raises when a step failed and the event should be retried."""
+    Keep it no longer than the queue's visibility: a consumer that dies keeps
+    its claim, and the message it held comes back after the visibility.
+    """
+
+    def handle(self, event: DomainEvent, *, claim_lease: timedelta | None = None) -> HandlerOutcome:
+        """Handle one event; raises when a step failed and the event should be retried.
+
+        ``claim_lease`` (the queue's visibility, when a queue delivers the
+        event) overrides :attr:`claim_lease`.
+        """
         if isinstance(event, OrderPaid):
-            return self._order_paid(event)
+            return self._order_paid(event, claim_lease or self.claim_lease)
         if isinstance(event, NotificationRequested):
             return self._notify(event)
         return HandlerOutcome(event.event_id, "skipped")
 
-    def _order_paid(self, event: OrderPaid) -> HandlerOutcome:
-        if self._handled(event):
-            return HandlerOutcome(event.event_id, "skipped")
+    def _order_paid(self, event: OrderPaid, lease: timedelta) -> HandlerOutcome:
         now = self.ports.clock.now()
         with self.ports.unit_of_work() as uow:
+            # The order's row lock makes copies of one event take turns here.
             order = uow.orders.get(event.order_token, for_update=True)
             if order is None:
                 raise OrderNotFound(event.order_token)
+            if not self._claim(event, uow, now, lease):
+                return HandlerOutcome(event.event_id, "skipped")
             self.enrollments.enroll(order, uow)
             if order.status is OrderStatus.PAID:
                 order = order.complete(now)
                 uow.orders.update(order)
             cart = uow.carts.get(order.cart_token)
             uow.commit()
-        # Enrolled first, then told: an email that fails is retried without
-        # enrolling twice; an email sent just before a crash may be sent again.
-        self.notifications.send_confirmation(order)
+        # Enrolled and claimed first, then told: an email that fails is retried
+        # without enrolling twice, and a copy of the event handled meanwhile by
+        # another consumer waits for this claim instead of mailing the buyer too.
+        try:
+            self.notifications.send_confirmation(order)
+        except BaseException:
+            self._give_up_claim(event, lease)
+            raise
         self.analytics.track_conversion(order, cart.analytics if cart is not None else {})
         self._record(event)
         return HandlerOutcome(event.event_id, "done")
+
+    def _give_up_claim(self, event: DomainEvent, lease: timedelta) -> None:
+        """Let the next attempt, by any consumer, take the event over at once."""
+        stale = self.ports.clock.now() - lease
+        with self.ports.unit_of_work() as uow:
+            uow.inbox.reclaim(self._source, event.event_id, stale)
+            uow.commit()
+
+    def _claim(self, event: DomainEvent, uow: UnitOfWork, now: datetime, lease: timedelta) -> bool:
+        """Claim ``event`` for this consumer; ``False`` when it was handled to the end.
+
+        Raises :class:`EventInProgress` while another consumer's fresh claim
+        stands (the message is retried later); a claim older than
+        ``lease`` belonged to a consumer that died and is taken over.
+        """
+        entry = uow.inbox.get(self._source, event.event_id)
+        if entry is None:
+            uow.inbox.record(self._entry(event, InboxStatus.CLAIMED, now))
+            return True
+        if entry.status is not InboxStatus.CLAIMED:
+            return False
+        if now - entry.received_at < lease:
+            raise EventInProgress(f"{event.name} {event.event_id} is being handled elsewhere")
+        uow.inbox.reclaim(self._source, event.event_id, now)
+        return True
 
     def _notify(self, event: NotificationRequested) -> HandlerOutcome:
         if self._handled(event):
@@ -115,18 +160,23 @@ class EnrollmentWorker:
             return uow.inbox.get(self._source, event.event_id) is not None
 
     def _record(self, event: DomainEvent) -> None:
+        """Mark the event handled to the end: every later copy is skipped."""
         with self.ports.unit_of_work() as uow:
-            uow.inbox.record(
-                InboxEntry(
-                    provider=self._source,
-                    event_id=event.event_id,
-                    type=event.name,
-                    received_at=self.ports.clock.now(),
-                    status=InboxStatus.APPLIED,
-                    body="",
-                )
-            )
+            if uow.inbox.get(self._source, event.event_id) is None:
+                uow.inbox.record(self._entry(event, InboxStatus.APPLIED, self.ports.clock.now()))
+            else:
+                uow.inbox.mark(self._source, event.event_id, InboxStatus.APPLIED, None)
             uow.commit()
+
+    def _entry(self, event: DomainEvent, status: InboxStatus, at: datetime) -> InboxEntry:
+        return InboxEntry(
+            provider=self._source,
+            event_id=event.event_id,
+            type=event.name,
+            received_at=at,
+            status=status,
+            body="",
+        )
 
     @property
     def _source(self) -> str:
@@ -157,7 +207,7 @@ class RetryWorker:
 
     def _handle(self, delivery: Delivery) -> None:
         try:
-            self.handler.handle(delivery.event)
+            self.handler.handle(delivery.event, claim_lease=self.visibility)
         except Exception as failure:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             error = f"{type(failure).__name__}: {failure}"
             if self.policy.should_retry(delivery.attempt, retryable=True):

@@ -8,6 +8,7 @@ from attrs import evolve
 from checkout_core.domain.events import DomainEvent, OrderPaid
 from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.orders import OrderStatus
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.services import Checkout, RetryWorker
 from tests.unit.services.world import World, ok
 
@@ -130,3 +131,48 @@ def test_a_welcome_queued_with_a_free_order_is_delivered_once(world: World) -> N
         queue.publish(event)
     worker(world, queue).run_once()
     assert [n.template for n in world.notifications.sent] == ["welcome"]
+
+
+def claim_elsewhere(world: World, event: OrderPaid, age: timedelta) -> None:
+    with world.checkout.ports.unit_of_work() as uow:
+        uow.inbox.record(
+            InboxEntry(
+                provider="consumer:enrollment",
+                event_id=event.event_id,
+                type=event.name,
+                received_at=world.clock.now() - age,
+                status=InboxStatus.CLAIMED,
+                body="",
+            )
+        )
+        uow.commit()
+
+
+def test_a_copy_of_an_event_another_consumer_is_handling_waits_and_is_then_skipped(
+    world: World,
+) -> None:
+    event = paid(world)
+    claim_elsewhere(world, event, timedelta(seconds=1))
+    queue = ListQueue(world.clock.now)
+    queue.publish(event)
+    retry = worker(world, queue)
+    retry.run_once()
+    ((_, _, error),) = queue.retried
+    assert "EventInProgress" in error
+    assert world.notifications.sent == []
+    with world.checkout.ports.unit_of_work() as uow:
+        uow.inbox.mark("consumer:enrollment", event.event_id, InboxStatus.APPLIED, None)
+        uow.commit()
+    retry.run_once()
+    assert world.notifications.sent == []
+    assert queue.acked == ["m0"]
+
+
+def test_the_claim_of_a_consumer_that_died_is_taken_over(world: World) -> None:
+    event = paid(world)
+    claim_elsewhere(world, event, timedelta(seconds=31))
+    queue = ListQueue(world.clock.now)
+    queue.publish(event)
+    worker(world, queue).run_once()
+    assert [n.template for n in world.notifications.sent] == ["confirmation"]
+    assert world.store.inbox["consumer:enrollment", event.event_id].status is InboxStatus.APPLIED

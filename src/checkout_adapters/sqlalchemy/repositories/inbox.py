@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
@@ -23,6 +24,13 @@ _MARK: Final = (
     update(webhook_inbox)
     .where(_c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id"))
     .values(status=bindparam("b_status"), detail=bindparam("b_detail"))
+)
+
+
+_RECLAIM: Final = (
+    update(webhook_inbox)
+    .where(_c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id"))
+    .values(status=InboxStatus.CLAIMED.value, received_at=bindparam("b_at"))
 )
 
 
@@ -66,6 +74,12 @@ class SqlWebhookInbox:
             "b_detail": detail,
         }
         if self._connection().execute(_MARK, parameters).rowcount != 1:
+            raise ValueError(f"{provider} event {event_id} is not recorded")
+
+    def reclaim(self, provider: str, event_id: str, at: datetime) -> None:
+        """Claim a recorded delivery again, since ``at``; an unknown one raises ValueError."""
+        parameters = {"b_provider": provider, "b_event_id": event_id, "b_at": at}
+        if self._connection().execute(_RECLAIM, parameters).rowcount != 1:
             raise ValueError(f"{provider} event {event_id} is not recorded")
 
     def get(self, provider: str, event_id: str) -> InboxEntry | None:

@@ -251,7 +251,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("received_at", _TIME, nullable=False),
         sa.CheckConstraint(
-            "status IN ('applied', 'ignored', 'unmatched', 'flagged')",
+            "status IN ('applied', 'ignored', 'unmatched', 'flagged', 'claimed')",
             name="ck_webhook_inbox_status",
         ),
         sa.PrimaryKeyConstraint("provider", "event_id", name="pk_webhook_inbox"),
