@@ -55,16 +55,19 @@ def imports(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; each prints its figures and writes benchmarks/results/*.json.
 
-    flow.py, webhooks.py and cache.py need a PostgreSQL server whose user may create databases:
-    the one at CHECKOUT_BENCH_DATABASE_URL, by default the local server as ``postgres``.
+    flow.py, webhooks.py, cache.py and fulfilment.py need a PostgreSQL server whose user may
+    create databases: the one at CHECKOUT_BENCH_DATABASE_URL, by default the local server as
+    ``postgres``.
     cache.py also needs Redis: the database at CHECKOUT_BENCH_REDIS_URL (by default
-    database 14 of the local server), which it flushes at the start and at the end.
+    database 14 of the local server), which it flushes at the start and at the end;
+    fulfilment.py the one at CHECKOUT_BENCH_QUEUE_REDIS_URL (by default database 13).
     """
     _install(session, "bench", project=".[postgres,razorpay,stripe,redis]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
     session.run("python", "benchmarks/flow.py", *session.posargs)
     session.run("python", "benchmarks/webhooks.py", *session.posargs)
     session.run("python", "benchmarks/cache.py", *session.posargs)
+    session.run("python", "benchmarks/fulfilment.py", *session.posargs)
 
 
 @nox.session
