@@ -266,6 +266,18 @@ class WatchedQueue:
         self.inner.ack(group, delivery)
         self.acked += 1
 
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        """Note when the handler finished each, then acknowledge them together."""
+        now = time.time()
+        for delivery in deliveries:
+            event = delivery.event
+            if isinstance(event, OrderPaid):
+                if event.order_token in self.done:
+                    self.repeats += 1
+                self.done[event.order_token] = now
+        self.inner.ack_many(group, deliveries)
+        self.acked += len(deliveries)
+
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
         """Count a retry, then schedule it."""
         self.retried += 1

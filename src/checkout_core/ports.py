@@ -123,6 +123,10 @@ class CartRepository(Protocol):
         """The cart with ``token``; ``for_update`` locks it until the transaction ends."""
         ...
 
+    def get_many(self, tokens: Collection[str]) -> dict[str, Cart]:
+        """The stored carts among ``tokens``, by token, read in one go."""
+        ...
+
     def update(self, cart: Cart) -> None:
         """Store the new state of a cart that exists."""
         ...
@@ -150,6 +154,22 @@ class OrderRepository(Protocol):
 
     def get(self, token: str, *, for_update: bool = False) -> Order | None:
         """The order with ``token``; ``for_update`` locks it until the transaction ends."""
+        ...
+
+    def get_many(self, tokens: Collection[str], *, for_update: bool = False) -> dict[str, Order]:
+        """The stored orders among ``tokens``, by token, read in one go.
+
+        ``for_update`` locks them until the transaction ends, in token order
+        (so two transactions locking overlapping sets never deadlock).
+        """
+        ...
+
+    def complete_paid(self, tokens: Collection[str], now: datetime) -> int:
+        """Complete the paid orders among ``tokens`` (updated at ``now``); return how many.
+
+        Only the status and ``updated_at`` change; orders in any other status
+        are left as they are.
+        """
         ...
 
     def get_by_cart(self, cart_token: str) -> Order | None:
@@ -279,6 +299,18 @@ class WebhookInbox(Protocol):
 
     def get(self, provider: str, event_id: str) -> InboxEntry | None:
         """The recorded delivery, if any."""
+        ...
+
+    def get_many(self, provider: str, event_ids: Collection[str]) -> dict[str, InboxEntry]:
+        """The recorded deliveries of ``provider`` among ``event_ids``, by event id."""
+        ...
+
+    def record_many(self, entries: Sequence[InboxEntry]) -> int:
+        """Record deliveries in one go, skipping those recorded before; return how many were new."""
+        ...
+
+    def mark_many(self, provider: str, event_ids: Collection[str], status: InboxStatus) -> int:
+        """Give the recorded deliveries among ``event_ids`` ``status``; return how many."""
         ...
 
     def reclaim(self, provider: str, event_id: str, at: datetime) -> None:
@@ -468,6 +500,10 @@ class MessageQueue(Protocol):
 
     def ack(self, group: str, delivery: Delivery) -> None:
         """The group is done with the message: it is never delivered to the group again."""
+        ...
+
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        """:meth:`ack` each of ``deliveries``, in as few round trips as the queue allows."""
         ...
 
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:

@@ -11,7 +11,8 @@ exception escaping any caller fails the test.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from functools import partial
 from multiprocessing.queues import Queue
 from types import TracebackType
@@ -321,6 +322,12 @@ class _OrdersThatFailOnceWritten:
 
     def get(self, token: str, *, for_update: bool = False) -> Order | None:
         return self._real.get(token, for_update=for_update)
+
+    def get_many(self, tokens: Collection[str], *, for_update: bool = False) -> dict[str, Order]:
+        return self._real.get_many(tokens, for_update=for_update)
+
+    def complete_paid(self, tokens: Collection[str], now: datetime) -> int:
+        return self._real.complete_paid(tokens, now)
 
     def get_by_cart(self, cart_token: str) -> Order | None:
         return self._real.get_by_cart(cart_token)

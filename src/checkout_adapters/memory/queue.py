@@ -20,7 +20,7 @@ thread inside one would also see what its own transaction wrote).
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -111,6 +111,11 @@ class InMemoryQueue:
             position = int(delivery.message_id)
             if position in pending and not pending[position].dead:
                 del pending[position]
+
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        """:meth:`ack` each of ``deliveries``."""
+        for delivery in deliveries:
+            self.ack(group, delivery)
 
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
         """Deliver the message to the group again once ``delay`` has passed, one attempt later."""

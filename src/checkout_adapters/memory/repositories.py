@@ -15,7 +15,7 @@ programming error, not a business outcome.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from attrs import evolve, frozen
@@ -26,7 +26,7 @@ from checkout_core.domain.discounts import Coupon, CouponRedemption, CouponUsage
 from checkout_core.domain.enrollments import Enrollment
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord, IdempotencyState
-from checkout_core.domain.orders import Order
+from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import (
@@ -67,6 +67,11 @@ class InMemoryCartRepository:
         """The cart with ``token``; every read holds the store, so ``for_update`` adds nothing."""
         del for_update
         return self._tx.store.carts.get(token)
+
+    def get_many(self, tokens: Collection[str]) -> dict[str, Cart]:
+        """The stored carts among ``tokens``, by token."""
+        carts = self._tx.store.carts
+        return {token: carts[token] for token in tokens if token in carts}
 
     def update(self, cart: Cart) -> None:
         """Store the new state of a stored cart; an unknown one raises :class:`ValueError`."""
@@ -131,6 +136,23 @@ class InMemoryOrderRepository:
         """The order with ``token``; every read holds the store, so ``for_update`` adds nothing."""
         del for_update
         return self._tx.store.orders.get(token)
+
+    def get_many(self, tokens: Collection[str], *, for_update: bool = False) -> dict[str, Order]:
+        """The stored orders among ``tokens``, by token; ``for_update`` adds nothing here."""
+        del for_update
+        orders = self._tx.store.orders
+        return {token: orders[token] for token in sorted(set(tokens)) if token in orders}
+
+    def complete_paid(self, tokens: Collection[str], now: datetime) -> int:
+        """Complete the paid orders among ``tokens``, updated at ``now``; return how many."""
+        orders = self._tx.store.orders
+        completed = 0
+        for token in set(tokens):
+            order = orders.get(token)
+            if order is not None and order.status is OrderStatus.PAID:
+                self._tx.put(orders, token, order.complete(now))
+                completed += 1
+        return completed
 
     def get_by_cart(self, cart_token: str) -> Order | None:
         """The order made from the cart ``cart_token``, if any."""
@@ -400,6 +422,28 @@ class InMemoryWebhookInbox:
     def get(self, provider: str, event_id: str) -> InboxEntry | None:
         """The recorded delivery, if any."""
         return self._tx.store.inbox.get((provider, event_id))
+
+    def get_many(self, provider: str, event_ids: Collection[str]) -> dict[str, InboxEntry]:
+        """The recorded deliveries of ``provider`` among ``event_ids``, by event id."""
+        inbox = self._tx.store.inbox
+        found = ((event_id, inbox.get((provider, event_id))) for event_id in event_ids)
+        return {event_id: entry for event_id, entry in found if entry is not None}
+
+    def record_many(self, entries: Sequence[InboxEntry]) -> int:
+        """Record deliveries, skipping those recorded before; return how many were new."""
+        return sum(self.record(entry) for entry in entries)
+
+    def mark_many(self, provider: str, event_ids: Collection[str], status: InboxStatus) -> int:
+        """Give the recorded deliveries among ``event_ids`` ``status``; return how many."""
+        inbox = self._tx.store.inbox
+        marked = 0
+        for event_id in set(event_ids):
+            key = (provider, event_id)
+            entry = inbox.get(key)
+            if entry is not None:
+                self._tx.put(inbox, key, evolve(entry, status=status, detail=None))
+                marked += 1
+        return marked
 
     def reclaim(self, provider: str, event_id: str, at: datetime) -> None:
         """Claim a recorded delivery again, since ``at``; an unknown one raises ValueError."""

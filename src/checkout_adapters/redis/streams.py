@@ -64,7 +64,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -246,6 +246,26 @@ class RedisStreamQueue:
                 pipe.execute()
         else:
             self.client.xack(self.stream, group, message_id)
+
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        """:meth:`ack` each of ``deliveries``: one ``XACK`` for the stream's entries."""
+        fresh = [d.message_id for d in deliveries if not d.message_id.startswith(_RETRY_PREFIX)]
+        copies = [
+            d.message_id.removeprefix(_RETRY_PREFIX)
+            for d in deliveries
+            if d.message_id.startswith(_RETRY_PREFIX)
+        ]
+        if not copies:
+            if fresh:
+                self.client.xack(self.stream, group, *fresh)
+            return
+        retry = self._retry_key(group)
+        with self.client.pipeline(transaction=True) as pipe:
+            if fresh:
+                pipe.xack(self.stream, group, *fresh)
+            pipe.xack(retry, group, *copies)
+            pipe.xdel(retry, *copies)
+            pipe.execute()
 
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
         """Schedule a copy at the next attempt, due after ``delay`` by the clock; ack this one.

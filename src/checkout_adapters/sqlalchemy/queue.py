@@ -42,7 +42,7 @@ embedded load, and the reason production uses Redis Streams.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -131,6 +131,22 @@ class SqlOutboxQueue:
     def ack(self, group: str, delivery: Delivery) -> None:
         """The group is done with the message: it is never delivered to the group again."""
         self._set(group, delivery, status=_DONE, leased_until=None)
+
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        """:meth:`ack` each of ``deliveries``, in one statement."""
+        if not deliveries:
+            return
+        statement = (
+            update(outbox_deliveries)
+            .where(
+                _d.group_name == group,
+                _d.outbox_id.in_([int(delivery.message_id) for delivery in deliveries]),
+                _d.status == _PENDING,
+            )
+            .values(status=_DONE, leased_until=None)
+        )
+        with self._engine.begin() as connection:
+            connection.execute(statement)
 
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
         """Deliver the message to the group again once ``delay`` has passed, one attempt later."""

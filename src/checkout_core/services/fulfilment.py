@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from attrs import frozen
 
@@ -45,6 +45,18 @@ class EnrollmentService:
         ids = [self.ports.ids.id("enr") for _ in order.pricing.lines]
         wanted = enrollments_for(order, ids, self.ports.clock.now())
         return uow.enrollments.add_missing(wanted)
+
+    def enroll_many(self, orders: Sequence[Order], uow: UnitOfWork) -> list[Enrollment]:
+        """Store the missing enrollments of every one of ``orders`` in ``uow``, in one go."""
+        now = self.ports.clock.now()
+        wanted = [
+            enrollment
+            for order in orders
+            for enrollment in enrollments_for(
+                order, [self.ports.ids.id("enr") for _ in order.pricing.lines], now
+            )
+        ]
+        return uow.enrollments.add_missing(wanted) if wanted else []
 
 
 @frozen

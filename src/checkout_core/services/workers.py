@@ -17,6 +17,7 @@ most), and then moved to the dead letters with an alert
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from attrs import field, frozen
@@ -95,6 +96,96 @@ class EnrollmentWorker:
         if isinstance(event, NotificationRequested):
             return self._notify(event)
         return HandlerOutcome(event.event_id, "skipped")
+
+    def handle_batch(
+        self, events: Sequence[OrderPaid], *, claim_lease: timedelta | None = None
+    ) -> dict[str, HandlerOutcome | Exception]:
+        """Handle ``order.paid`` events of distinct orders in one transaction.
+
+        Returns what became of each event, by event id: its outcome, or the
+        exception that means it should be retried (a fresh claim elsewhere, a
+        failing email). Raises when the transaction itself failed: nothing of
+        it was kept, and the caller handles the events one at a time instead.
+        """
+        lease = claim_lease or self.claim_lease
+        outcomes: dict[str, HandlerOutcome | Exception] = {}
+        if not events:
+            return outcomes
+        now = self.ports.clock.now()
+        with self.ports.unit_of_work() as uow:
+            # The rows are locked in token order: workers with overlapping batches take turns.
+            orders = uow.orders.get_many([e.order_token for e in events], for_update=True)
+            for event in events:
+                if event.order_token not in orders:
+                    raise OrderNotFound(event.order_token)
+            claimed = self._claim_many(events, uow, now, lease, outcomes)
+            claimed_orders = [orders[event.order_token] for event in claimed]
+            self.enrollments.enroll_many(claimed_orders, uow)
+            uow.orders.complete_paid([order.token for order in claimed_orders], now)
+            carts = uow.carts.get_many([order.cart_token for order in claimed_orders])
+            uow.commit()
+        applied: list[str] = []
+        for event in claimed:
+            order = orders[event.order_token]
+            if order.status is OrderStatus.PAID:
+                order = order.complete(now)
+            try:
+                self.notifications.send_confirmation(order)
+            except BaseException as failure:
+                self._give_up_claim(event, lease)
+                if not isinstance(failure, Exception):
+                    raise
+                outcomes[event.event_id] = failure
+                continue
+            cart = carts.get(order.cart_token)
+            try:
+                self.analytics.track_conversion(order, cart.analytics if cart is not None else {})
+            except Exception as failure:  # noqa: BLE001 - retried, like the one-event path
+                outcomes[event.event_id] = failure
+                continue
+            applied.append(event.event_id)
+            outcomes[event.event_id] = HandlerOutcome(event.event_id, "done")
+        if applied:
+            with self.ports.unit_of_work() as uow:
+                uow.inbox.mark_many(self._source, applied, InboxStatus.APPLIED)
+                uow.commit()
+        return outcomes
+
+    def _claim_many(
+        self,
+        events: Sequence[OrderPaid],
+        uow: UnitOfWork,
+        now: datetime,
+        lease: timedelta,
+        outcomes: dict[str, HandlerOutcome | Exception],
+    ) -> list[OrderPaid]:
+        """Claim each of ``events`` as :meth:`_claim` does; return those claimed.
+
+        Those handled to the end are noted as skipped in ``outcomes``, those
+        another consumer holds a fresh claim on as :class:`EventInProgress`.
+        """
+        entries = uow.inbox.get_many(self._source, [event.event_id for event in events])
+        claimed: list[OrderPaid] = []
+        fresh: list[InboxEntry] = []
+        for event in events:
+            entry = entries.get(event.event_id)
+            if entry is None:
+                fresh.append(self._entry(event, InboxStatus.CLAIMED, now))
+            elif entry.status is not InboxStatus.CLAIMED:
+                outcomes[event.event_id] = HandlerOutcome(event.event_id, "skipped")
+                continue
+            elif now - entry.received_at < lease:
+                outcomes[event.event_id] = EventInProgress(
+                    f"{event.name} {event.event_id} is being handled elsewhere"
+                )
+                continue
+            else:
+                uow.inbox.reclaim(self._source, event.event_id, now)
+            claimed.append(event)
+        if fresh and uow.inbox.record_many(fresh) != len(fresh):
+            # Claimed meanwhile by a copy of an event: start again, one event at a time.
+            raise EventInProgress("an event of the batch was claimed meanwhile")
+        return claimed
 
     def _order_paid(self, event: OrderPaid, lease: timedelta) -> HandlerOutcome:
         now = self.ports.clock.now()
@@ -201,31 +292,72 @@ class RetryWorker:
         deliveries = self.queue.receive(
             self.group, self.consumer, limit=limit, wait=wait, visibility=self.visibility
         )
+        batch: list[Delivery] = []
+        rest: list[Delivery] = []
+        seen: set[str] = set()
         for delivery in deliveries:
+            event = delivery.event
+            # A second copy of an event, or of an order, waits for the batch: it is then skipped.
+            if isinstance(event, OrderPaid) and not {event.event_id, event.order_token} & seen:
+                seen.update((event.event_id, event.order_token))
+                batch.append(delivery)
+            else:
+                rest.append(delivery)
+        if len(batch) > 1:
+            self._handle_batch(batch)
+        else:
+            rest[:0] = batch
+        for delivery in sorted(rest, key=deliveries.index):
             self._handle(delivery)
         return len(deliveries)
+
+    def _handle_batch(self, batch: list[Delivery]) -> None:
+        """Handle ``order.paid`` deliveries in one go; one at a time if that fails."""
+        events = [delivery.event for delivery in batch if isinstance(delivery.event, OrderPaid)]
+        try:
+            outcomes = self.handler.handle_batch(events, claim_lease=self.visibility)
+        except Exception:  # noqa: BLE001 - nothing was kept: each is handled on its own
+            logger.warning("%s batch of %d failed, handled one by one", self.group, len(batch))
+            for delivery in batch:
+                self._handle(delivery)
+            return
+        done: list[Delivery] = []
+        for delivery in batch:
+            outcome = outcomes.get(delivery.event.event_id)
+            if isinstance(outcome, HandlerOutcome):
+                done.append(delivery)
+            elif outcome is None:
+                self._handle(delivery)
+            else:
+                self._fail(delivery, outcome)
+        if done:
+            self.queue.ack_many(self.group, done)
 
     def _handle(self, delivery: Delivery) -> None:
         try:
             self.handler.handle(delivery.event, claim_lease=self.visibility)
         except Exception as failure:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
-            error = f"{type(failure).__name__}: {failure}"
-            if self.policy.should_retry(delivery.attempt, retryable=True):
-                delay = self.policy.delay_before(delivery.attempt + 1)
-                logger.warning(
-                    "%s failed %s (attempt %d), retried in %s: %s",
-                    self.group, delivery.event.name, delivery.attempt, delay, error,
-                )  # fmt: skip
-                self.queue.retry_later(self.group, delivery, delay, error)
-                return
-            self.queue.dead_letter(self.group, delivery, error)
-            self.alerts.send_alert(
-                AlertSeverity.CRITICAL,
-                f"{delivery.event.name} dead-lettered by {self.group}",
-                f"event {delivery.event.event_id} failed {delivery.attempt} times: {error}",
-            )
+            self._fail(delivery, failure)
             return
         self.queue.ack(self.group, delivery)
+
+    def _fail(self, delivery: Delivery, failure: Exception) -> None:
+        """Retry the message on the policy's schedule; dead-letter it, with an alert, at the end."""
+        error = f"{type(failure).__name__}: {failure}"
+        if self.policy.should_retry(delivery.attempt, retryable=True):
+            delay = self.policy.delay_before(delivery.attempt + 1)
+            logger.warning(
+                "%s failed %s (attempt %d), retried in %s: %s",
+                self.group, delivery.event.name, delivery.attempt, delay, error,
+            )  # fmt: skip
+            self.queue.retry_later(self.group, delivery, delay, error)
+            return
+        self.queue.dead_letter(self.group, delivery, error)
+        self.alerts.send_alert(
+            AlertSeverity.CRITICAL,
+            f"{delivery.event.name} dead-lettered by {self.group}",
+            f"event {delivery.event.event_id} failed {delivery.attempt} times: {error}",
+        )
 
     def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """The group's dead letters, oldest first."""

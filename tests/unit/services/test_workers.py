@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from attrs import evolve
@@ -19,6 +19,7 @@ class ListQueue:
     def __init__(self, clock_now: Callable[[], datetime]) -> None:
         self.waiting: list[Delivery] = []
         self.acked: list[str] = []
+        self.acks = 0
         self.retried: list[tuple[str, timedelta, str]] = []
         self.dead: list[DeadLetter] = []
         self._now = clock_now
@@ -35,6 +36,10 @@ class ListQueue:
 
     def ack(self, group: str, delivery: Delivery) -> None:
         self.acked.append(delivery.message_id)
+
+    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
+        self.acks += 1
+        self.acked.extend(delivery.message_id for delivery in deliveries)
 
     def retry_later(self, group: str, delivery: Delivery, delay: timedelta, error: str) -> None:
         self.retried.append((delivery.message_id, delay, error))

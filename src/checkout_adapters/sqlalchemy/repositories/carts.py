@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from functools import cache
 from typing import Any, Final
@@ -33,6 +33,7 @@ _c = carts.c
 _INSERT: Final = insert(carts)
 _GET: Final = select(carts).where(_c.token == bindparam("key"))
 _GET_FOR_UPDATE: Final = _GET.with_for_update()
+_GET_MANY: Final = select(carts).where(_c.token.in_(bindparam("keys", expanding=True)))
 _UPDATE: Final = update(carts).where(_c.token == bindparam("key"))
 _STALE: Final = (
     select(_c.token)
@@ -120,6 +121,14 @@ class SqlCartRepository:
         statement = _GET_FOR_UPDATE if for_update else _GET
         row = self._connection().execute(statement, {"key": token}).one_or_none()
         return None if row is None else _cart(row)
+
+    def get_many(self, tokens: Collection[str]) -> dict[str, Cart]:
+        """The stored carts among ``tokens``, by token, in one statement."""
+        keys = sorted(set(tokens))
+        if not keys:
+            return {}
+        rows = self._connection().execute(_GET_MANY, {"keys": keys})
+        return {row.token: _cart(row) for row in rows}
 
     def update(self, cart: Cart) -> None:
         """Store the new state of a stored cart; an unknown one raises :class:`ValueError`."""

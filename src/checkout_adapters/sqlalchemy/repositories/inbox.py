@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from checkout_adapters.sqlalchemy.dialects import insert_on_conflict
@@ -19,6 +20,18 @@ __all__ = ["SqlWebhookInbox"]
 _c = webhook_inbox.c
 _GET: Final = select(webhook_inbox).where(
     _c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id")
+)
+_GET_MANY: Final = select(webhook_inbox).where(
+    _c.provider == bindparam("b_provider"),
+    _c.event_id.in_(bindparam("b_event_ids", expanding=True)),
+)
+_MARK_MANY: Final = (
+    update(webhook_inbox)
+    .where(
+        _c.provider == bindparam("b_provider"),
+        _c.event_id.in_(bindparam("b_event_ids", expanding=True)),
+    )
+    .values(status=bindparam("b_status"), detail=None)
 )
 _MARK: Final = (
     update(webhook_inbox)
@@ -32,6 +45,37 @@ _RECLAIM: Final = (
     .where(_c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id"))
     .values(status=InboxStatus.CLAIMED.value, received_at=bindparam("b_at"))
 )
+
+
+def _values(entry: InboxEntry) -> dict[str, Any]:
+    return {
+        "provider": entry.provider,
+        "event_id": entry.event_id,
+        "type": entry.type,
+        "status": entry.status.value,
+        "detail": entry.detail,
+        "body": entry.body,
+        "received_at": entry.received_at,
+    }
+
+
+def _entry(row: Row[Any]) -> InboxEntry:
+    return InboxEntry(
+        provider=row.provider,
+        event_id=row.event_id,
+        type=row.type,
+        received_at=row.received_at,
+        status=InboxStatus(row.status),
+        body=row.body,
+        detail=row.detail,
+    )
+
+
+@cache
+def _record_many(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    return insert_on_conflict(dialect, webhook_inbox).on_conflict_do_nothing(
+        index_elements=[_c.provider, _c.event_id]
+    )
 
 
 @cache
@@ -54,16 +98,33 @@ class SqlWebhookInbox:
     def record(self, entry: InboxEntry) -> bool:
         """Record a delivery; ``False`` when it was recorded before."""
         connection = self._connection()
-        values = {
-            "provider": entry.provider,
-            "event_id": entry.event_id,
-            "type": entry.type,
-            "status": entry.status.value,
-            "detail": entry.detail,
-            "body": entry.body,
-            "received_at": entry.received_at,
-        }
+        values = _values(entry)
         return connection.execute(_record(connection.dialect.name), values).first() is not None
+
+    def record_many(self, entries: Sequence[InboxEntry]) -> int:
+        """Record deliveries in one statement, skipping those recorded before; return how many."""
+        if not entries:
+            return 0
+        connection = self._connection()
+        statement = _record_many(connection.dialect.name).values([_values(e) for e in entries])
+        return int(connection.execute(statement).rowcount)
+
+    def get_many(self, provider: str, event_ids: Collection[str]) -> dict[str, InboxEntry]:
+        """The recorded deliveries of ``provider`` among ``event_ids``, by event id."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return {}
+        parameters = {"b_provider": provider, "b_event_ids": ids}
+        rows = self._connection().execute(_GET_MANY, parameters)
+        return {row.event_id: _entry(row) for row in rows}
+
+    def mark_many(self, provider: str, event_ids: Collection[str], status: InboxStatus) -> int:
+        """Give the recorded deliveries among ``event_ids`` ``status``; return how many."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return 0
+        parameters = {"b_provider": provider, "b_event_ids": ids, "b_status": status.value}
+        return int(self._connection().execute(_MARK_MANY, parameters).rowcount)
 
     def mark(self, provider: str, event_id: str, status: InboxStatus, detail: str | None) -> None:
         """Say what became of a recorded delivery; an unknown one raises :class:`ValueError`."""
@@ -86,14 +147,4 @@ class SqlWebhookInbox:
         """The recorded delivery, if any."""
         parameters = {"b_provider": provider, "b_event_id": event_id}
         row = self._connection().execute(_GET, parameters).one_or_none()
-        if row is None:
-            return None
-        return InboxEntry(
-            provider=row.provider,
-            event_id=row.event_id,
-            type=row.type,
-            received_at=row.received_at,
-            status=InboxStatus(row.status),
-            body=row.body,
-            detail=row.detail,
-        )
+        return None if row is None else _entry(row)

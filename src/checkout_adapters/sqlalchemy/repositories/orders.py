@@ -6,7 +6,8 @@ are copied into columns as well, for reports and checks that read no JSON.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -24,6 +25,18 @@ _c = orders.c
 _INSERT: Final = insert(orders)
 _GET: Final = select(orders).where(_c.token == bindparam("key"))
 _GET_FOR_UPDATE: Final = _GET.with_for_update()
+_GET_MANY: Final = (
+    select(orders).where(_c.token.in_(bindparam("keys", expanding=True))).order_by(_c.token)
+)
+_GET_MANY_FOR_UPDATE: Final = _GET_MANY.with_for_update()
+_COMPLETE_PAID: Final = (
+    update(orders)
+    .where(
+        _c.token.in_(bindparam("keys", expanding=True)),
+        _c.status == OrderStatus.PAID.value,
+    )
+    .values(status=OrderStatus.COMPLETED.value, updated_at=bindparam("now"))
+)
 _GET_BY_CART: Final = select(orders).where(_c.cart_token == bindparam("cart_token"))
 _UPDATE: Final = update(orders).where(
     _c.token == bindparam("key"), _c.cart_token == bindparam("key_cart_token")
@@ -92,6 +105,25 @@ class SqlOrderRepository:
         statement = _GET_FOR_UPDATE if for_update else _GET
         row = self._connection().execute(statement, {"key": token}).one_or_none()
         return None if row is None else _order(row)
+
+    def get_many(self, tokens: Collection[str], *, for_update: bool = False) -> dict[str, Order]:
+        """The stored orders among ``tokens``, by token, in one statement.
+
+        ``for_update`` locks their rows in token order, until the transaction ends.
+        """
+        keys = sorted(set(tokens))
+        if not keys:
+            return {}
+        statement = _GET_MANY_FOR_UPDATE if for_update else _GET_MANY
+        rows = self._connection().execute(statement, {"keys": keys})
+        return {row.token: _order(row) for row in rows}
+
+    def complete_paid(self, tokens: Collection[str], now: datetime) -> int:
+        """Complete the paid orders among ``tokens``, updated at ``now``; return how many."""
+        keys = sorted(set(tokens))
+        if not keys:
+            return 0
+        return self._connection().execute(_COMPLETE_PAID, {"keys": keys, "now": now}).rowcount
 
     def get_by_cart(self, cart_token: str) -> Order | None:
         """The order made from the cart ``cart_token``, if there is one."""
