@@ -195,6 +195,23 @@ class MessageQueueContract:
 
         assert _receive(queue, consumer="worker-2", visibility=self.visibility) == []
 
+    def test_messages_acknowledged_together_are_never_delivered_again(
+        self, queue: MessageQueue, publish: Publish, clock: FixedClock
+    ) -> None:
+        for number in (1, 2, 3, 4):
+            publish(make_event(number))
+        first, second, third, fourth = _receive(queue, visibility=self.visibility)
+        queue.retry_later(GROUP, fourth, timedelta(0), "ConnectionError: smtp down")
+        (copy,) = _receive(queue, visibility=self.visibility)
+
+        queue.ack_many(GROUP, [first, third, copy])
+        queue.ack_many(GROUP, [])
+        self.let_visibility_pass(clock)
+
+        again = _receive(queue, consumer="worker-2", visibility=self.visibility)
+        assert _ids(again) == ["evt_2"]
+        assert again[0].message_id == second.message_id
+
     def test_a_message_held_by_a_consumer_is_not_given_to_another(
         self, queue: MessageQueue, publish: Publish
     ) -> None:

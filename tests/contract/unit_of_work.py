@@ -564,6 +564,43 @@ class UnitOfWorkContract:
             assert uow.orders.get("ord_1") == order
             assert uow.orders.get_by_cart("cart_1") == order
 
+    def test_orders_read_back_many_at_once_and_unknown_ones_are_left_out(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(uow_factory, lambda uow: _place(uow, "ord_2", "ord_1", "ord_3"))
+
+        with uow_factory() as uow:
+            found = uow.orders.get_many(["ord_3", "nope", "ord_1"], for_update=True)
+            assert found == {"ord_1": uow.orders.get("ord_1"), "ord_3": uow.orders.get("ord_3")}
+            assert uow.orders.get_many(["ord_2"]) == {"ord_2": uow.orders.get("ord_2")}
+            assert uow.orders.get_many([]) == {}
+
+    def test_completing_paid_orders_leaves_the_others_as_they_are(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(uow_factory, lambda uow: _place(uow, "ord_1", "ord_2", "ord_3"))
+        paid = make_order("ord_1", cart_token="cart_of_ord_1").await_payment(NOW).mark_paid(NOW)
+        paid_too = make_order("ord_2", cart_token="cart_of_ord_2").await_payment(NOW)
+        paid_too = paid_too.mark_paid(NOW)
+        write(
+            uow_factory,
+            lambda uow: uow.orders.update(paid),
+            lambda uow: uow.orders.update(paid_too),
+        )
+        later = NOW + _HOUR
+
+        completed = read_and_commit(
+            uow_factory,
+            lambda uow: uow.orders.complete_paid(["ord_1", "ord_2", "ord_3", "x"], later),
+        )
+
+        assert completed == 2
+        with uow_factory() as uow:
+            assert uow.orders.get("ord_1") == paid.complete(later)
+            assert uow.orders.get("ord_2") == paid_too.complete(later)
+            assert uow.orders.get("ord_3") == make_order("ord_3", cart_token="cart_of_ord_3")
+            assert uow.orders.complete_paid([], later) == 0
+
     def test_an_anonymous_free_order_reads_back(self, uow_factory: UnitOfWorkFactory) -> None:
         order = Order.place("ord_1", "cart_1", None, build_estimate([0], INR), NOW)
         write(
@@ -578,6 +615,19 @@ class UnitOfWorkContract:
             assert uow.orders.get("nope") is None
             assert uow.orders.get("nope", for_update=True) is None
             assert uow.orders.get_by_cart("nope") is None
+
+    def test_carts_read_back_many_at_once_and_unknown_ones_are_left_out(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(uow_factory, lambda uow: _place(uow, "ord_1", "ord_2"))
+
+        with uow_factory() as uow:
+            found = uow.carts.get_many(["cart_of_ord_2", "nope", "cart_of_ord_1"])
+            assert found == {
+                "cart_of_ord_1": uow.carts.get("cart_of_ord_1"),
+                "cart_of_ord_2": uow.carts.get("cart_of_ord_2"),
+            }
+            assert uow.carts.get_many([]) == {}
 
     def test_an_order_read_for_update_is_the_order_read_plainly(
         self, uow_factory: UnitOfWorkFactory
@@ -1203,6 +1253,28 @@ class UnitOfWorkContract:
         stored = read(uow_factory, lambda uow: uow.inbox.get("fake", "evt_1"))
         assert stored == attrs.evolve(entry, status=InboxStatus.UNMATCHED, detail="no payment")
         assert read(uow_factory, lambda uow: uow.inbox.get("other", "evt_1")) is None
+
+    def test_deliveries_are_recorded_read_and_marked_many_at_once(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(uow_factory, lambda uow: uow.inbox.record(make_inbox_entry("evt_1")))
+        entries = [make_inbox_entry(f"evt_{n}") for n in (1, 2, 3)]
+
+        recorded = read_and_commit(uow_factory, lambda uow: uow.inbox.record_many(entries))
+        found = read(uow_factory, lambda uow: uow.inbox.get_many("fake", ["evt_3", "evt_1", "x"]))
+        marked = read_and_commit(
+            uow_factory,
+            lambda uow: uow.inbox.mark_many("fake", ["evt_2", "evt_3", "x"], InboxStatus.CLAIMED),
+        )
+
+        assert recorded == 2
+        assert found == {"evt_1": entries[0], "evt_3": entries[2]}
+        assert marked == 2
+        stored = read(uow_factory, lambda uow: uow.inbox.get_many("fake", ["evt_1", "evt_2"]))
+        assert stored["evt_1"] == entries[0]
+        assert stored["evt_2"] == attrs.evolve(entries[1], status=InboxStatus.CLAIMED)
+        assert read(uow_factory, lambda uow: uow.inbox.get_many("other", ["evt_1"])) == {}
+        assert read_and_commit(uow_factory, lambda uow: uow.inbox.record_many([])) == 0
 
     def test_a_delivery_can_be_claimed_again_since_a_new_time(
         self, uow_factory: UnitOfWorkFactory

@@ -316,8 +316,10 @@ class RetryWorker:
         events = [delivery.event for delivery in batch if isinstance(delivery.event, OrderPaid)]
         try:
             outcomes = self.handler.handle_batch(events, claim_lease=self.visibility)
-        except Exception:  # noqa: BLE001 - nothing was kept: each is handled on its own
-            logger.warning("%s batch of %d failed, handled one by one", self.group, len(batch))
+        except Exception:  # nothing was kept: each event is handled on its own
+            logger.warning(
+                "%s batch of %d failed, handled one by one", self.group, len(batch), exc_info=True
+            )
             for delivery in batch:
                 self._handle(delivery)
             return

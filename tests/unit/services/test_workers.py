@@ -69,6 +69,16 @@ def paid(world: World) -> OrderPaid:
     return event
 
 
+def paid_orders(world: World, count: int) -> list[OrderPaid]:
+    for number in range(count):
+        cart = world.seed_cart()
+        key = f"key-batch-{number}"
+        receipt = ok(world.checkout.orders.create_from_cart(cart.token, key, "user_a")).receipt
+        assert receipt.provider_ref is not None
+        ok(world.checkout.payments.mark_paid("fake", receipt.provider_ref, receipt.total))
+    return [e for e in world.store.outbox_events() if isinstance(e, OrderPaid)]
+
+
 def worker(world: World, queue: ListQueue, checkout: Checkout | None = None) -> RetryWorker:
     checkout = checkout or world.checkout
     return RetryWorker(queue, "enrollment", "worker-1", checkout.fulfilment, checkout.alerts)
@@ -181,3 +191,87 @@ def test_the_claim_of_a_consumer_that_died_is_taken_over(world: World) -> None:
     worker(world, queue).run_once()
     assert [n.template for n in world.notifications.sent] == ["confirmation"]
     assert world.store.inbox["consumer:enrollment", event.event_id].status is InboxStatus.APPLIED
+
+
+def test_a_batch_of_order_paid_events_is_handled_in_one_go_and_acknowledged_together(
+    world: World,
+) -> None:
+    events = paid_orders(world, 3)
+    queue = ListQueue(world.clock.now)
+    for event in events:
+        queue.publish(event)
+    assert worker(world, queue).run_once() == 3
+    assert (queue.acked, queue.acks, queue.retried) == (["m0", "m1", "m2"], 1, [])
+    tokens = sorted(e.order_token for e in events)
+    assert sorted(e.order_token for e in world.store.enrollments.values()) == tokens
+    assert sorted(n.order_token for n in world.notifications.sent) == tokens
+    assert {n.template for n in world.notifications.sent} == {"confirmation"}
+    assert len(world.analytics.events) == 3
+    for event in events:
+        assert world.store.orders[event.order_token].status is OrderStatus.COMPLETED
+        entry = world.store.inbox["consumer:enrollment", event.event_id]
+        assert entry.status is InboxStatus.APPLIED
+
+
+def test_a_failing_email_in_a_batch_retries_only_its_message(world: World) -> None:
+    events = paid_orders(world, 3)
+    queue = ListQueue(world.clock.now)
+    for event in events:
+        queue.publish(event)
+    world.notifications.fail_next(1)
+    retry = worker(world, queue)
+    retry.run_once()
+    assert queue.acked == ["m1", "m2"]
+    ((message_id, delay, error),) = queue.retried
+    assert (message_id, delay) == ("m0", timedelta(seconds=5))
+    assert "ConnectionError" in error
+    assert len(world.notifications.sent) == 2
+    retry.run_once()
+    assert queue.acked == ["m1", "m2", "m0"]
+    assert len(world.notifications.sent) == 3
+    assert len(world.store.enrollments) == 3
+    assert len(world.analytics.events) == 3
+
+
+def test_in_a_batch_an_event_claimed_elsewhere_waits_and_an_applied_one_is_skipped(
+    world: World,
+) -> None:
+    events = paid_orders(world, 4)
+    claim_elsewhere(world, events[0], timedelta(seconds=1))
+    claim_elsewhere(world, events[1], timedelta(seconds=31))
+    with world.checkout.ports.unit_of_work() as uow:
+        uow.inbox.record(
+            InboxEntry(
+                provider="consumer:enrollment",
+                event_id=events[2].event_id,
+                type=events[2].name,
+                received_at=world.clock.now(),
+                status=InboxStatus.APPLIED,
+                body="",
+            )
+        )
+        uow.commit()
+    queue = ListQueue(world.clock.now)
+    for event in events:
+        queue.publish(event)
+    worker(world, queue).run_once()
+    ((message_id, _, error),) = queue.retried
+    assert message_id == "m0"
+    assert "EventInProgress" in error
+    assert (sorted(queue.acked), queue.acks) == (["m1", "m2", "m3"], 1)
+    sent = sorted(n.order_token for n in world.notifications.sent)
+    assert sent == sorted([events[1].order_token, events[3].order_token])
+
+
+def test_a_batch_whose_transaction_fails_is_handled_one_event_at_a_time(world: World) -> None:
+    events = paid_orders(world, 2)
+    queue = ListQueue(world.clock.now)
+    for event in events:
+        queue.publish(event)
+    queue.publish(evolve(events[0], event_id="evt_unknown", order_token="ord_unknown"))
+    worker(world, queue).run_once()
+    assert queue.acked == ["m0", "m1"]
+    ((message_id, _, error),) = queue.retried
+    assert (message_id, "OrderNotFound" in error) == ("m2", True)
+    assert len(world.notifications.sent) == 2
+    assert len(world.store.enrollments) == 2

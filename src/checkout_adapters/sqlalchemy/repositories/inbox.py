@@ -106,8 +106,12 @@ class SqlWebhookInbox:
         if not entries:
             return 0
         connection = self._connection()
-        statement = _record_many(connection.dialect.name).values([_values(e) for e in entries])
-        return int(connection.execute(statement).rowcount)
+        statement = (
+            _record_many(connection.dialect.name)
+            .values([_values(e) for e in entries])
+            .returning(_c.event_id)
+        )
+        return len(connection.execute(statement).all())
 
     def get_many(self, provider: str, event_ids: Collection[str]) -> dict[str, InboxEntry]:
         """The recorded deliveries of ``provider`` among ``event_ids``, by event id."""
