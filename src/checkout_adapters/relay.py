@@ -9,12 +9,14 @@ ignore a repeat by the event's id).
 
 On PostgreSQL the rows are taken ``FOR UPDATE SKIP LOCKED``, so several
 relays may run at once without waiting for each other and without
-publishing a row twice in normal operation. To keep the id order across
-relays, a relay whose batch does not start at the first unsent row (an
-earlier row is held by another relay that has not committed yet) lets its
-batch go and publishes nothing this time: batches go out one after
-another, in order, whichever relay sends them. On SQLite every transaction
-begins ``IMMEDIATE``, so relays take turns.
+publishing a row twice in normal operation. Two relays locking at the same
+moment may interleave their batches (one takes rows 1-3 and 5, the other
+row 4), so to keep the id order a relay publishes only the part of its
+batch that runs unbroken from the first unsent row: rows after a row held
+by another relay that has not committed yet stay unsent this time, and a
+batch that does not start at the first unsent row publishes nothing.
+Batches go out one after another, in order, whichever relay sends them.
+On SQLite every transaction begins ``IMMEDIATE``, so relays take turns.
 
 Rows are ordered by id, which follows the order in which the rows were
 inserted; a transaction that commits after a later one may make its row
@@ -24,9 +26,10 @@ late: order is per row id, never an event skipped.
 
 from __future__ import annotations
 
-from typing import Final, Protocol
+from itertools import takewhile
+from typing import Any, Final, Protocol
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from checkout_adapters.sqlalchemy.serialization import load_event
 from checkout_adapters.sqlalchemy.tables import outbox
@@ -43,12 +46,19 @@ _UNSENT: Final = (
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
-_FIRST_UNSENT: Final = select(func.min(_c.id)).where(_c.sent_at.is_(None))
+_UNSENT_THROUGH: Final = (
+    select(_c.id).where(_c.sent_at.is_(None), _c.id <= bindparam("last")).order_by(_c.id)
+)
 _MARK_SENT: Final = (
     update(outbox)
     .where(_c.id.in_(bindparam("ids", expanding=True)))
     .values(sent_at=bindparam("now"))
 )
+
+
+def _same_id(pair: tuple[Any, int]) -> bool:
+    row, unsent_id = pair
+    return bool(row.id == unsent_id)
 
 
 class EventPublisher(Protocol):
@@ -84,8 +94,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             if connection.dialect.name == "postgresql":
-                first = connection.execute(_FIRST_UNSENT).scalar_one_or_none()
-                if first is not None and first < rows[0].id:
+                unsent = connection.execute(_UNSENT_THROUGH, {"last": rows[-1].id}).scalars()
+                rows = [row for row, _ in takewhile(_same_id, zip(rows, unsent, strict=False))]
+                if not rows:
                     return 0
             for row in rows:
                 self._queue.publish(load_event(row.name, row.payload))
