@@ -60,7 +60,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Final, TypedDict
@@ -69,9 +69,8 @@ import psycopg
 import redis
 from returns.result import Failure, Success
 from sqlalchemy import URL, Engine, make_url
-from sqlalchemy.pool import NullPool
 
-from checkout_adapters.demo import demo_catalog, seed_demo_catalog
+from checkout_adapters.demo import demo_catalog
 from checkout_adapters.memory import (
     CatalogCache,
     FakeGateway,
@@ -80,7 +79,7 @@ from checkout_adapters.memory import (
     LogNotificationSender,
 )
 from checkout_adapters.redis import CartCacheStats, RedisCartCache
-from checkout_adapters.sqlalchemy import SqlCatalog, SqlUnitOfWorkFactory, make_engine, upgrade
+from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_adapters.system import RandomIds, SystemClock
 from checkout_core.domain.pricing import Estimate
 from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings
@@ -96,11 +95,10 @@ from flow import (
     WEBHOOK_SECRET,
     OperationCount,
     StatementLog,
-    bench_catalog,
+    bench_database,
     build_checkout,
     check_estimate,
     ok,
-    scratch_database,
     server_facts,
 )
 from reporting import machine, print_targets, target, write_report
@@ -525,15 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_url = make_url(os.environ.get(ADMIN_URL_VARIABLE) or DEFAULT_ADMIN_URL)
     redis_url = os.environ.get(REDIS_URL_VARIABLE) or DEFAULT_REDIS_URL
 
-    with scratch_redis(redis_url) as client, scratch_database(admin_url) as url:
-        upgrade(url)
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            seed_demo_catalog(
-                SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
-            )
-        finally:
-            engine.dispose()
+    with scratch_redis(redis_url) as client, bench_database(admin_url) as url:
         server = server_facts(url)
         redis_version = str(client.info("server")["redis_version"])
         counts = count_statements(url, client, count_repeats)

@@ -120,8 +120,11 @@ WEBHOOK_SECRET: Final = "whsec_bench"  # noqa: S105 - the fake gateway's, not a 
 
 
 @contextmanager
-def scratch_database(admin_url: URL) -> Iterator[URL]:
-    """A fresh, uniquely named database on the server of ``admin_url``, dropped at the end."""
+def bench_database(admin_url: URL) -> Iterator[URL]:
+    """A fresh database on the server of ``admin_url``, migrated and holding the bench catalog.
+
+    Uniquely named, and dropped at the end.
+    """
     name = f"checkout_bench_{uuid.uuid4().hex[:16]}"
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
@@ -135,12 +138,25 @@ def scratch_database(admin_url: URL) -> Iterator[URL]:
                 "at a server whose user may create databases."
             ) from None
         try:
-            yield admin_url.set(database=name)
+            url = admin_url.set(database=name)
+            _migrate_and_seed(url)
+            yield url
         finally:
             with admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+def _migrate_and_seed(url: URL) -> None:
+    upgrade(url)
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        seed_demo_catalog(
+            SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
+        )
+    finally:
+        engine.dispose()
 
 
 def bench_catalog(now: datetime) -> DemoCatalog:
@@ -590,15 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     count_repeats, runs, orders, warmup = (1, 2, 80, 16) if args.quick else (3, 5, 400, 80)
     admin_url = make_url(os.environ.get(ADMIN_URL_VARIABLE) or DEFAULT_ADMIN_URL)
 
-    with scratch_database(admin_url) as url:
-        upgrade(url)
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            seed_demo_catalog(
-                SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
-            )
-        finally:
-            engine.dispose()
+    with bench_database(admin_url) as url:
         server = server_facts(url)
         counts = count_statements(url, count_repeats)
         results = measure_throughput(url, runs, orders, warmup)

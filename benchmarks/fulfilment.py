@@ -79,7 +79,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import metadata
 from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.queues import Queue
@@ -91,10 +91,9 @@ from typing import Any, Final, NoReturn, TypedDict
 import psycopg
 import redis
 from sqlalchemy import Engine, Select, func, make_url, select
-from sqlalchemy.pool import NullPool
 
 from cache import CountingRedis
-from checkout_adapters.demo import demo_catalog, seed_demo_catalog
+from checkout_adapters.demo import demo_catalog
 from checkout_adapters.memory import (
     FAKE_PROVIDER,
     FakeGateway,
@@ -104,7 +103,7 @@ from checkout_adapters.memory import (
 )
 from checkout_adapters.redis import RedisStreamQueue
 from checkout_adapters.relay import OutboxRelay
-from checkout_adapters.sqlalchemy import SqlCatalog, SqlUnitOfWorkFactory, make_engine, upgrade
+from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_adapters.sqlalchemy.tables import enrollments, outbox, webhook_inbox
 from checkout_adapters.sqlalchemy.tables import orders as orders_table
 from checkout_adapters.system import RandomIds, SystemClock
@@ -126,11 +125,10 @@ from flow import (
     WEBHOOK_SECRET,
     OperationCount,
     StatementLog,
-    bench_catalog,
+    bench_database,
     build_checkout,
     check_paid,
     ok,
-    scratch_database,
     server_facts,
 )
 from reporting import machine, print_targets, target, write_report
@@ -1065,15 +1063,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     admin_url = make_url(os.environ.get(ADMIN_URL_VARIABLE) or DEFAULT_ADMIN_URL)
     redis_url = os.environ.get(REDIS_URL_VARIABLE) or DEFAULT_REDIS_URL
 
-    with scratch_database(admin_url) as url, scratch_redis(redis_url) as client:
-        upgrade(url)
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            seed_demo_catalog(
-                SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
-            )
-        finally:
-            engine.dispose()
+    with bench_database(admin_url) as url, scratch_redis(redis_url) as client:
         server = server_facts(url)
         engine = make_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
         try:

@@ -63,7 +63,6 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Final, TypedDict
@@ -73,12 +72,12 @@ from returns.result import Failure, Success
 from sqlalchemy import URL, Engine, func, make_url, select
 from sqlalchemy.pool import NullPool
 
-from checkout_adapters.demo import demo_catalog, seed_demo_catalog
+from checkout_adapters.demo import demo_catalog
 from checkout_adapters.memory import LogAlertSink, LogAnalyticsTracker, LogNotificationSender
 from checkout_adapters.razorpay import EVENT_ID_HEADER, RAZORPAY_PROVIDER, RazorpayGateway
 from checkout_adapters.resilience import GuardedGateway
 from checkout_adapters.sandbox import Sandbox
-from checkout_adapters.sqlalchemy import SqlCatalog, SqlUnitOfWorkFactory, make_engine, upgrade
+from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_adapters.sqlalchemy.tables import orders as orders_table
 from checkout_adapters.sqlalchemy.tables import outbox, payments, webhook_inbox
 from checkout_adapters.system import RandomIds, SystemClock
@@ -94,12 +93,10 @@ from flow import (
     THREADS,
     OperationCount,
     StatementLog,
-    bench_catalog,
-    build_checkout,
+    bench_database,
     check_paid,
     ok,
     prepare,
-    scratch_database,
     server_facts,
 )
 from reporting import machine, print_targets, target, write_report
@@ -567,15 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     count_repeats, runs, orders, warmup = (1, 2, 60, 16) if args.quick else (3, 5, 400, 80)
     admin_url = make_url(os.environ.get(ADMIN_URL_VARIABLE) or DEFAULT_ADMIN_URL)
 
-    with scratch_database(admin_url) as url:
-        upgrade(url)
-        engine = make_engine(url, poolclass=NullPool)
-        try:
-            seed_demo_catalog(
-                SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
-            )
-        finally:
-            engine.dispose()
+    with bench_database(admin_url) as url:
         server = server_facts(url)
         counts, counted_orders = count_statements(url, count_repeats)
         results, handled_orders = measure_throughput(url, runs, orders, warmup)
