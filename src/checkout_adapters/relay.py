@@ -26,8 +26,8 @@ late: order is per row id, never an event skipped.
 
 from __future__ import annotations
 
-from itertools import takewhile
-from typing import Any, Final, Protocol
+from collections.abc import Iterable, Sequence
+from typing import Final, Protocol
 
 from sqlalchemy import Engine, bindparam, select, update
 
@@ -56,9 +56,12 @@ _MARK_SENT: Final = (
 )
 
 
-def _same_id(pair: tuple[Any, int]) -> bool:
-    row, unsent_id = pair
-    return bool(row.id == unsent_id)
+def _unbroken(ids: Sequence[int], unsent: Iterable[int]) -> int:
+    """How many of ``ids`` run from the first of the ``unsent`` ids with no other id between."""
+    for count, (taken, first) in enumerate(zip(ids, unsent, strict=False)):
+        if taken != first:
+            return count
+    return len(ids)
 
 
 class EventPublisher(Protocol):
@@ -95,7 +98,7 @@ class OutboxRelay:
                 return 0
             if connection.dialect.name == "postgresql":
                 unsent = connection.execute(_UNSENT_THROUGH, {"last": rows[-1].id}).scalars()
-                rows = [row for row, _ in takewhile(_same_id, zip(rows, unsent, strict=False))]
+                rows = rows[: _unbroken([row.id for row in rows], unsent)]
                 if not rows:
                     return 0
             for row in rows:
