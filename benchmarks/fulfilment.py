@@ -29,8 +29,12 @@ server is involved.
    one; counts that vary stop the run.
 2. Throughput, with 1 and then 2 worker processes: each run pays fresh
    orders first (``checkout.payments.mark_paid`` commits ``order.paid`` to
-   the outbox) and relays every event to the stream (timed apart, as the
-   relay's rate), then releases the workers together with a barrier; each
+   the outbox), relays every event to the stream (timed apart, as the
+   relay's rate) and runs ``ANALYZE`` (untimed: autovacuum keeps a running
+   database's statistics, but cannot keep up with tables that grow from
+   empty within seconds; planned on none, the consumer inbox's lookups scan
+   the provider's rows and each run is slower than the one before), then
+   releases the workers together with a barrier; each
    worker runs ``run_once`` (32 deliveries at most per receive) until a
    receive finds nothing, so that nothing of the group is pending. The time
    runs from the barrier's release to the last delivery acknowledged by any
@@ -51,7 +55,8 @@ server is involved.
    machine. The relay's publish time splits it into the outbox's share and
    the queue's and worker's share; the enrollment's ``created_at`` (the
    worker's clock when it began the event) is reported beside. The first
-   deliveries warm the worker up and are left out.
+   deliveries warm the worker up and are left out. The orders are placed
+   and the database analyzed before the webhooks start.
 
 At the end every paid order must have exactly one enrollment and be
 completed, each ``order.paid`` event must have been published once, handled
@@ -90,7 +95,7 @@ from typing import Any, Final, NoReturn, TypedDict
 
 import psycopg
 import redis
-from sqlalchemy import Engine, Select, func, make_url, select
+from sqlalchemy import Engine, Select, func, make_url, select, text
 
 from cache import CountingRedis
 from checkout_adapters.demo import demo_catalog
@@ -583,6 +588,12 @@ def paid_orders(checkout: Checkout, count: int, run: str) -> list[str]:
         return list(threads.map(lambda order: _pay(checkout, order), placed))
 
 
+def analyze(engine: Engine) -> None:
+    """``ANALYZE`` the database, as autovacuum keeps its statistics in a running one."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))
+
+
 def relay_all(relay: OutboxRelay) -> int:
     """Relay every unsent event; return how many."""
     total = 0
@@ -706,6 +717,7 @@ def drain_run(pool: Pool, world: World, count: int, run: str) -> Run:
     relay_seconds = time.perf_counter() - relay_start
     if relayed != count:
         raise SystemExit(f"run {run}: {count} orders paid, {relayed} events relayed")
+    analyze(world.engine)
     for commands in pool.commands:
         commands.put(DRAIN)
     gc.collect()
@@ -863,6 +875,7 @@ def measure_latency(world: World, count: int, warmup: int, rate: float) -> Laten
     placed = place_orders(world.checkout, warmup + count, "latency")
     webhooks = captured_webhooks(placed)
     tokens = [order.order_token for order in placed]
+    analyze(world.engine)
     with worker_pool(world, 1, "serve") as pool:
         relayed: Queue[dict[str, float]] = context.Queue()
         ready = context.Barrier(2)
@@ -1201,7 +1214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"delivery uncounted first, {ANATOMY_ROUNDS} counted"
             ),
             "throughput": (
-                "each run pays fresh orders and relays their events first; the workers, "
+                "each run pays fresh orders, relays their events and ANALYZEs the database "
+                "first (as autovacuum keeps a running database's statistics); the workers, "
                 "released by a barrier, run run_once until a receive finds nothing; time from "
                 "the release to the last acknowledgement (time.monotonic, system-wide); an "
                 "untimed warm-up run first for each number of workers"
@@ -1213,6 +1227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "receive_limit": RECEIVE_LIMIT,
             "drain_wait_ms": DRAIN_WAIT / timedelta(milliseconds=1),
             "latency": (
+                "orders placed and the database ANALYZEd first; "
                 "one worker serving (blocking receives), a relay process polling the outbox, "
                 "webhooks handled one at a time at a steady rate in the benchmark's process; "
                 "latency = when the worker's handler returned (noted before the ack) - when "
