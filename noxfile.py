@@ -25,7 +25,7 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
-    _install(session, "tests", project=".[postgres,razorpay,stripe,redis]")
+    _install(session, "tests", project=".[postgres,razorpay,stripe,redis,fastapi]")
     session.run("pytest", *session.posargs)
 
 
@@ -40,7 +40,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the tests and the benchmarks with mypy --strict."""
-    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe,redis]")
+    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
     session.run("mypy", *session.posargs)
 
 
@@ -62,7 +62,7 @@ def bench(session: nox.Session) -> None:
     database 14 of the local server), which it flushes at the start and at the end;
     fulfilment.py the one at CHECKOUT_BENCH_QUEUE_REDIS_URL (by default database 13).
     """
-    _install(session, "bench", project=".[postgres,razorpay,stripe,redis]")
+    _install(session, "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
     session.run("python", "benchmarks/flow.py", *session.posargs)
     session.run("python", "benchmarks/webhooks.py", *session.posargs)
