@@ -58,9 +58,15 @@ The tree::
     │   ├── IdempotencyKeyInvalid        5001  422
     │   ├── IdempotencyKeyMismatch       5002  422
     │   └── IdempotencyKeyInProgress     5003  409
+    ├── HttpError                               400
+    │   ├── UnknownRoute                 6001  404
+    │   ├── MethodNotAllowed             6002  405
+    │   ├── RequestTooLarge              6003  413
+    │   └── NotReady                     6004  503
     └── AccessError                             403
         ├── AuthenticationRequired       9001  401
-        └── TooManyAttempts              9002  429
+        ├── TooManyAttempts              9002  429
+        └── InvalidToken                 9003  401
 
 Codes are never reused: a code that is retired stays retired.
 """
@@ -92,6 +98,7 @@ __all__ = [
     "CurrencyMismatch",
     "DuplicateLine",
     "EmptyCart",
+    "HttpError",
     "IdempotencyError",
     "IdempotencyKeyInProgress",
     "IdempotencyKeyInvalid",
@@ -104,7 +111,10 @@ __all__ = [
     "InvalidPeriod",
     "InvalidRate",
     "InvalidRequest",
+    "InvalidToken",
+    "MethodNotAllowed",
     "MixedCurrencies",
+    "NotReady",
     "OfferingInactive",
     "OrderError",
     "OrderNotFound",
@@ -114,10 +124,12 @@ __all__ = [
     "PaymentsUnavailable",
     "PeriodNotAllowed",
     "RefundExceedsCaptured",
+    "RequestTooLarge",
     "TooManyAttempts",
     "TooManyLines",
     "UnknownCurrency",
     "UnknownOffering",
+    "UnknownRoute",
     "UnknownSale",
     "WebhookRejected",
 ]
@@ -407,6 +419,37 @@ class IdempotencyKeyInProgress(IdempotencyError):
     message = "A request with this idempotency key is still in progress."
 
 
+class HttpError(CheckoutError):
+    """A request the HTTP API answers itself, before any service sees it."""
+
+    http_status = 400
+    message = "The request cannot be served."
+
+
+class UnknownRoute(HttpError):
+    code = 6001
+    http_status = 404
+    message = "Nothing is served at this address."
+
+
+class MethodNotAllowed(HttpError):
+    code = 6002
+    http_status = 405
+    message = "The method is not allowed here."
+
+
+class RequestTooLarge(HttpError):
+    code = 6003
+    http_status = 413
+    message = "The request body is too large."
+
+
+class NotReady(HttpError):
+    code = 6004
+    http_status = 503
+    message = "The service is not ready."
+
+
 class AccessError(CheckoutError):
     """A caller who may not do what they asked."""
 
@@ -428,6 +471,12 @@ class TooManyAttempts(AccessError):
     def __init__(self, detail: str | None = None, *, retry_after_seconds: int = 0) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidToken(AccessError):
+    code = 9003
+    http_status = 401
+    message = "The bearer token is not valid."
 
 
 def _concrete_errors(root: type[CheckoutError]) -> dict[int, type[CheckoutError]]:

@@ -155,6 +155,25 @@ class OrderService:
         return OrderPlaced(receipt, replayed=False), answer
 
     @checked
+    def get_receipt(self, order_token: str, user_id: str | None) -> OrderReceipt:
+        """The order ``order_token`` as it stands now, for its owner ``user_id``.
+
+        Anyone else is told :class:`~checkout_core.errors.OrderNotFound`, the
+        same as for a token that names no order, so tokens cannot be probed;
+        an anonymous caller is told
+        :class:`~checkout_core.errors.AuthenticationRequired`.
+        """
+        if user_id is None:
+            raise AuthenticationRequired("sign in to see an order")
+        with self.ports.unit_of_work() as uow:
+            order = uow.orders.get(order_token)
+            if order is None or order.user_id != user_id:
+                raise OrderNotFound
+            payment = uow.payments.latest_for_order(order.token)
+            enrollments = uow.enrollments.for_order(order.token)
+        return receipt_of(order, payment, enrollments)
+
+    @checked
     def expire(self, order_token: str) -> Order:
         """Expire an unpaid order, release its coupon redemption and queue ``order.expired``."""
         return self._give_up(order_token, OrderStatus.EXPIRED)

@@ -16,7 +16,11 @@ __all__ = ["OrderPlaced", "OrderReceipt", "decode_receipt", "encode_receipt", "r
 
 @frozen
 class OrderReceipt:
-    """What a buyer is told about an order they placed: amounts in minor units, and how to pay."""
+    """What a buyer is told about an order they placed: amounts in minor units, and how to pay.
+
+    ``payment_status`` is where the payment stood when the receipt was made;
+    receipts stored before it existed decode with ``None``.
+    """
 
     order_token: str
     status: str
@@ -30,6 +34,7 @@ class OrderReceipt:
     provider_ref: str | None
     checkout_url: str | None
     enrollment_ids: tuple[str, ...]
+    payment_status: str | None = None
 
 
 @frozen
@@ -58,6 +63,7 @@ def receipt_of(
         provider_ref=payment.provider_ref if payment else None,
         checkout_url=payment.checkout_url if payment else None,
         enrollment_ids=tuple(enrollment.id for enrollment in enrollments),
+        payment_status=str(payment.status) if payment else None,
     )
 
 
@@ -82,4 +88,5 @@ def decode_receipt(text: str) -> OrderReceipt:
         provider_ref=stored["provider_ref"],
         checkout_url=stored["checkout_url"],
         enrollment_ids=tuple(stored["enrollment_ids"]),
+        payment_status=stored.get("payment_status"),
     )
