@@ -6,6 +6,10 @@ virtual environment, from the PEP 735 dependency groups in pyproject.toml.
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.needs_version = ">=2024.10.9"
@@ -13,6 +17,8 @@ nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["lint", "typing", "imports", "tests"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's Chromium, which the browser tests drive through Playwright."""
 
 
 def _install(session: nox.Session, *groups: str, project: str | None = ".") -> None:
@@ -26,7 +32,20 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
     _install(session, "tests", project=".[postgres,razorpay,stripe,redis,fastapi]")
+    _ensure_chromium(session)
     session.run("pytest", *session.posargs)
+
+
+def _ensure_chromium(session: nox.Session) -> None:
+    """Install Debian's Chromium for the browser tests, where it is missing and root may."""
+    if CHROMIUM.exists():
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        session.warn(f"{CHROMIUM} is missing, so the browser tests fail: apt-get install chromium")
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-q", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-q", "chromium", external=True, env=env)
 
 
 @nox.session
@@ -60,7 +79,9 @@ def bench(session: nox.Session) -> None:
     ``postgres``.
     cache.py also needs Redis: the database at CHECKOUT_BENCH_REDIS_URL (by default
     database 14 of the local server), which it flushes at the start and at the end;
-    fulfilment.py the one at CHECKOUT_BENCH_QUEUE_REDIS_URL (by default database 13).
+    fulfilment.py the one at CHECKOUT_BENCH_QUEUE_REDIS_URL (by default database 13), and
+    http.py the one at CHECKOUT_BENCH_HTTP_REDIS_URL (by default database 12) and the load
+    generator wrk (Debian's package ``wrk``).
     """
     _install(session, "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
@@ -68,6 +89,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/webhooks.py", *session.posargs)
     session.run("python", "benchmarks/cache.py", *session.posargs)
     session.run("python", "benchmarks/fulfilment.py", *session.posargs)
+    session.run("python", "benchmarks/http.py", *session.posargs)
 
 
 @nox.session
