@@ -6,25 +6,45 @@ notifications and analytics to the log, and payments through the Razorpay
 adapter talking to the gateway sandbox, a local server started with the
 checkout, behind retries and a circuit breaker. The enrollment worker reads
 the events straight from the outbox table. Nothing to install or start.
+
+:func:`served` builds a checkout for a long-running server from
+:class:`~checkout_adapters.settings.ServerSettings`: the records on the
+database URL (migrated), Redis for the caches, rate limits and circuit
+breakers when a Redis URL is given (else their in-memory kinds, so limits
+still apply within the process), the chosen gateway, and the enrollment
+worker running in a background thread of the server itself, so that a paid
+order completes without another process.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
-from typing import Self
+from typing import Final, Self, TypeVar
+from urllib.parse import quote
 
-from attrs import frozen
+from attrs import define, field, frozen
+from returns.result import Failure, Success
 from sqlalchemy import Engine
 
 from checkout_adapters.memory import (
+    InMemoryBreakerStore,
     InMemoryCartCache,
+    InMemoryRateLimiter,
     LogAlertSink,
     LogAnalyticsTracker,
     LogNotificationSender,
 )
 from checkout_adapters.razorpay import RazorpayGateway
+from checkout_adapters.razorpay.gateway import DEFAULT_CHECKOUT_URL_TEMPLATE
+from checkout_adapters.relay import OutboxRelay
 from checkout_adapters.resilience import GuardedGateway
-from checkout_adapters.sandbox import Sandbox
+from checkout_adapters.sandbox import Sandbox, WebhookReceiver
+from checkout_adapters.settings import ConfigurationError, GatewayChoice, ServerSettings
 from checkout_adapters.sqlalchemy import (
     SqlCatalog,
     SqlOutboxQueue,
@@ -34,10 +54,23 @@ from checkout_adapters.sqlalchemy import (
     upgrade,
 )
 from checkout_adapters.system import RandomIds, SystemClock
-from checkout_core.ports import Clock, IdGenerator, NotificationSender
+from checkout_core.errors import CheckoutError
+from checkout_core.ports import (
+    BreakerStore,
+    CartCache,
+    Clock,
+    IdempotencyCache,
+    IdGenerator,
+    MessageQueue,
+    NotificationSender,
+    PaymentGateway,
+    RateLimiter,
+)
 from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings, RetryWorker
 
-__all__ = ["Embedded", "embedded"]
+__all__ = ["Embedded", "Served", "embedded", "served", "webhook_receiver"]
+
+T = TypeVar("T")
 
 
 @frozen
@@ -124,3 +157,301 @@ def embedded(
         outbox=SqlOutboxReader(engine),
         worker=worker,
     )
+
+
+_ENROLLMENT_GROUP: Final = "enrollment"
+_WORKER_WAIT: Final = timedelta(milliseconds=500)
+"""How long a round of the server's worker waits for an event: the most a paid order waits."""
+_STOP_TIMEOUT: Final = 10.0
+"""Seconds a closing server gives its worker to finish the event at hand."""
+_REDIS_TIMEOUT: Final = 5.0
+"""Seconds the worker's and the breakers' Redis calls may take, beyond a blocking read's wait."""
+
+
+@define
+class Served:
+    """A checkout wired for a long-running server, and what runs beside it.
+
+    :meth:`start` starts the enrollment worker in a background thread;
+    :meth:`close` stops it (the event at hand is finished), the sandbox when
+    there is one, and releases Redis and the database. A host calls them
+    from its application's lifespan.
+    """
+
+    checkout: Checkout
+    engine: Engine
+    catalog: SqlCatalog
+    breakers: BreakerStore
+    """Where the gateway's circuit breaker lives: in Redis when the server has one."""
+    worker: RetryWorker
+    """The enrollment worker: on the outbox table, or on Redis Streams fed by the outbox relay."""
+    relay: OutboxRelay | None
+    """What publishes the outbox to Redis Streams; ``None`` when the worker reads the outbox."""
+    sandbox: Sandbox | None
+    """The gateway sandbox the server started, when its gateway is the sandbox."""
+    closers: tuple[Callable[[], None], ...] = ()
+    """What :meth:`close` releases besides the worker, the sandbox and the engine."""
+    _stop: threading.Event = field(factory=threading.Event, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Run the enrollment worker (and the relay, with Redis) in a daemon thread."""
+        if self._thread is not None:
+            raise RuntimeError("the server's worker is running already")
+        # checkout_adapters.workers imports redis, an optional extra: imported when needed.
+        from checkout_adapters.workers import WorkerLoop  # noqa: PLC0415
+
+        loop = WorkerLoop(self.relay, self.worker, limit=32, wait=_WORKER_WAIT)
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=loop.run, args=(self._stop,), name="checkout-enrollment", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the worker, then the sandbox, and release Redis and the database."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT)
+            self._thread = None
+        if self.sandbox is not None:
+            self.sandbox.stop()
+        for close in self.closers:
+            close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def served(
+    settings: ServerSettings,
+    *,
+    checkout_settings: CheckoutSettings | None = None,
+    return_url: str | None = None,
+    clock: Clock | None = None,
+    notifications: NotificationSender | None = None,
+) -> Served:
+    """A checkout for a server configured by ``settings``, its database migrated.
+
+    ``return_url`` is the host's page where the gateway sends the buyer back
+    after paying (Stripe's ``success_url`` and ``cancel_url``; the sandbox
+    pay page's ``callback_url``); Stripe cannot do without it. The worker is
+    not started: call :meth:`Served.start`. The sandbox's webhooks are
+    handed straight to ``checkout.webhooks.handle``; a host may point
+    ``sandbox.webhook_target`` at its own webhook URL instead.
+
+    Raises:
+        ConfigurationError: the gateway is Stripe and there is no ``return_url``.
+    """
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    closers: list[Callable[[], None]] = []
+    try:
+        upgrade(engine)
+        sandbox, gateway, release = _gateway(settings, clock, return_url)
+        closers.append(release)
+        shared = _shared_state(settings, engine, clock)
+        closers.extend(shared.closers)
+        ports = CheckoutPorts(
+            unit_of_work=SqlUnitOfWorkFactory(engine),
+            gateway=GuardedGateway(gateway, clock, breakers=shared.breakers),
+            clock=clock,
+            ids=RandomIds(),
+            notifications=notifications or LogNotificationSender(),
+            analytics=LogAnalyticsTracker(),
+            alerts=LogAlertSink(),
+            cart_cache=shared.cart_cache,
+            rate_limiter=shared.rate_limiter,
+            idempotency_cache=shared.idempotency_cache,
+        )
+    except BaseException:
+        for close in closers:
+            close()
+        engine.dispose()
+        raise
+    checkout = Checkout.build(ports, checkout_settings)
+    if sandbox is not None:
+        sandbox.webhook_target = webhook_receiver(checkout)
+    worker = RetryWorker(
+        shared.queue, _ENROLLMENT_GROUP, _consumer_name(), checkout.fulfilment, checkout.alerts
+    )
+    return Served(
+        checkout=checkout,
+        engine=engine,
+        catalog=SqlCatalog(engine),
+        breakers=shared.breakers,
+        worker=worker,
+        relay=shared.relay,
+        sandbox=sandbox,
+        closers=tuple(closers),
+    )
+
+
+def webhook_receiver(checkout: Checkout) -> WebhookReceiver:
+    """A sandbox webhook target that hands each delivery to ``checkout.webhooks.handle``.
+
+    It answers what the HTTP route would: 200 when handled, the error's
+    status (400 for a bad signature) when not.
+    """
+
+    def receive(provider: str, headers: dict[str, str], body: bytes) -> int:
+        del provider  # the checkout's gateway reads its own provider's webhooks
+        match checkout.webhooks.handle(headers, body):
+            case Success(_):
+                return 200
+            case Failure(CheckoutError() as error):
+                return error.http_status
+        raise AssertionError("a Result is a Success or a Failure")
+
+    return receive
+
+
+def _gateway(
+    settings: ServerSettings, clock: Clock, return_url: str | None
+) -> tuple[Sandbox | None, PaymentGateway, Callable[[], None]]:
+    """The chosen gateway, the sandbox it talks to (if any), and how to release it."""
+    match settings.gateway:
+        case GatewayChoice.SANDBOX:
+            sandbox = Sandbox(clock=clock)
+            sandbox.start()
+            template = DEFAULT_CHECKOUT_URL_TEMPLATE
+            if return_url is not None:
+                # Quoted whole, so the template's own braces are the only ones left.
+                template += "?callback_url=" + quote(return_url, safe="")
+            gateway = RazorpayGateway(
+                sandbox.razorpay_key_id,
+                sandbox.razorpay_key_secret,
+                sandbox.razorpay_webhook_secret,
+                base_url=sandbox.base_url,
+                checkout_url_template=template,
+                clock=clock,
+            )
+            return sandbox, gateway, gateway.close
+        case GatewayChoice.RAZORPAY:
+            keys = _required(settings.razorpay, "CHECKOUT_RAZORPAY_KEY_ID")
+            razorpay = RazorpayGateway(
+                keys.key_id, keys.key_secret, keys.webhook_secret, clock=clock
+            )
+            return None, razorpay, razorpay.close
+        case GatewayChoice.STRIPE:
+            # Stripe's client keeps no connections of its own to release.
+            return None, _stripe_gateway(settings, clock, return_url), _nothing
+
+
+def _nothing() -> None:
+    """Nothing to release."""
+
+
+def _stripe_gateway(
+    settings: ServerSettings, clock: Clock, return_url: str | None
+) -> PaymentGateway:
+    # stripe is an optional extra: only a Stripe server needs it installed.
+    from checkout_adapters.stripe import StripeGateway  # noqa: PLC0415
+
+    keys = _required(settings.stripe, "CHECKOUT_STRIPE_API_KEY")
+    if return_url is None:
+        raise ConfigurationError(
+            "CHECKOUT_PUBLIC_URL is not set: it is required when CHECKOUT_GATEWAY is stripe, "
+            "as Stripe sends the buyer back to it"
+        )
+    return StripeGateway(
+        keys.api_key,
+        keys.webhook_secret,
+        success_url=f"{return_url}?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=return_url,
+        clock=clock,
+    )
+
+
+def _required(keys: T | None, variable: str) -> T:
+    if keys is None:
+        raise ConfigurationError(f"{variable} is not set: the gateway's keys are missing")
+    return keys
+
+
+@frozen
+class _SharedState:
+    """The ports a server's processes share through Redis, or keep in memory without it."""
+
+    breakers: BreakerStore
+    cart_cache: CartCache
+    rate_limiter: RateLimiter
+    idempotency_cache: IdempotencyCache | None
+    queue: MessageQueue
+    relay: OutboxRelay | None
+    closers: tuple[Callable[[], None], ...] = ()
+
+
+def _shared_state(settings: ServerSettings, engine: Engine, clock: Clock) -> _SharedState:
+    if settings.redis_url is None:
+        # Without Redis the database is the idempotency record's only home: no fast path.
+        return _SharedState(
+            breakers=InMemoryBreakerStore(),
+            cart_cache=InMemoryCartCache(clock),
+            rate_limiter=InMemoryRateLimiter(clock),
+            idempotency_cache=None,
+            queue=SqlOutboxQueue(engine, clock=clock),
+            relay=None,
+        )
+    return _redis_state(settings.redis_url, engine, clock)
+
+
+def _redis_state(url: str, engine: Engine, clock: Clock) -> _SharedState:
+    # redis is an optional extra: only a server given a Redis URL needs it installed.
+    from redis import Redis  # noqa: PLC0415
+
+    from checkout_adapters.redis import (  # noqa: PLC0415
+        Degradations,
+        DegradingCartCache,
+        DegradingIdempotencyCache,
+        DegradingRateLimiter,
+        RedisBreakerStore,
+        RedisCartCache,
+        RedisIdempotencyCache,
+        RedisRateLimiter,
+        RedisStreamQueue,
+        redis_client,
+    )
+
+    # Caches and limits give up on Redis in milliseconds and go on without it;
+    # the queue's reads block, and a breaker's transaction must finish, so
+    # they get a client that waits.
+    fast = redis_client(url)
+    patient = Redis.from_url(
+        url,
+        socket_timeout=_WORKER_WAIT.total_seconds() + _REDIS_TIMEOUT,
+        socket_connect_timeout=_REDIS_TIMEOUT,
+    )
+    degradations = Degradations()
+    queue = RedisStreamQueue(patient, clock=clock)
+    return _SharedState(
+        breakers=RedisBreakerStore(patient),
+        cart_cache=DegradingCartCache(RedisCartCache(fast, clock=clock), degradations),
+        # A coupon attempt is let through while Redis is down: selling beats refusing.
+        rate_limiter=DegradingRateLimiter(
+            RedisRateLimiter(fast, clock=clock), fail_open=True, counter=degradations
+        ),
+        idempotency_cache=DegradingIdempotencyCache(RedisIdempotencyCache(fast), degradations),
+        queue=queue,
+        relay=OutboxRelay(engine, queue, clock=clock),
+        closers=(fast.close, patient.close),
+    )
+
+
+def _consumer_name() -> str:
+    """This process's name in the enrollment group: unique per host and process."""
+    return f"serve-{socket.gethostname()}-{os.getpid()}"
