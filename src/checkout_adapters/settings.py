@@ -229,10 +229,11 @@ def _web_origin(name: str, value: str) -> str:
 
 def _cors_origins(env: _Environment) -> tuple[str, ...]:
     name = "CHECKOUT_CORS_ORIGINS"
-    listed = (part.strip() for part in (env.get(name) or "").split(","))
-    return tuple(
-        origin if origin == "*" else _web_origin(name, origin) for origin in listed if origin
-    )
+    listed = [part.strip() for part in (env.get(name) or "").split(",")]
+    if "*" in listed:
+        # A checkout takes bearer tokens: every origin allowed to call it is named.
+        raise ConfigurationError(f"{name} holds '*': list each origin allowed, comma-separated")
+    return tuple(_web_origin(name, origin) for origin in listed if origin)
 
 
 def _public_url(env: _Environment) -> str | None:

@@ -183,7 +183,11 @@ def test_the_cors_origins_are_a_comma_separated_list() -> None:
         {"CHECKOUT_CORS_ORIGINS": " https://shop.example.com/, http://localhost:3000 ,,"}
     )
     assert settings.cors_origins == ("https://shop.example.com", "http://localhost:3000")
-    assert ServerSettings.from_env({"CHECKOUT_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+
+
+def test_any_origin_is_refused_as_a_cors_origin() -> None:
+    with pytest.raises(ConfigurationError, match=r"CHECKOUT_CORS_ORIGINS holds '\*'"):
+        ServerSettings.from_env({"CHECKOUT_CORS_ORIGINS": "https://a.example.com, *"})
 
 
 def test_a_cors_origin_that_is_not_an_address_is_named() -> None:
