@@ -33,6 +33,8 @@ __all__ = [
 DEFAULT_DATABASE_URL: Final = "sqlite:///checkout.db"
 """A SQLite file in the working directory: the embedded default, nothing to start."""
 
+_MIN_JWT_SECRET_BYTES: Final = 32
+"""RFC 7518: an HS256 key is at least as long as the hash."""
 _PEM_MARKER: Final = "-----BEGIN"
 _REDIS_SCHEMES: Final = frozenset({"redis", "rediss", "unix"})
 _WEB_SCHEMES: Final = frozenset({"http", "https"})
@@ -117,6 +119,11 @@ class ServerSettings:
             raise ConfigurationError(
                 "CHECKOUT_JWT_SECRET and CHECKOUT_JWT_PUBLIC_KEY are both set: "
                 "set the secret for HS256 tokens or the public key for RS256, not both"
+            )
+        if secret is not None and len(secret.encode()) < _MIN_JWT_SECRET_BYTES:
+            raise ConfigurationError(
+                f"CHECKOUT_JWT_SECRET is too short: an HS256 secret has at least "
+                f"{_MIN_JWT_SECRET_BYTES} bytes (try: openssl rand -hex 32)"
             )
         return cls(
             database_url=_database_url(env),

@@ -133,15 +133,20 @@ def test_the_sandbox_ignores_provider_keys() -> None:
 def test_the_jwt_secret_audience_and_issuer() -> None:
     settings = ServerSettings.from_env(
         {
-            "CHECKOUT_JWT_SECRET": "hs256-secret",
+            "CHECKOUT_JWT_SECRET": "hs256-secret-of-at-least-32-bytes",
             "CHECKOUT_JWT_AUDIENCE": "checkout",
             "CHECKOUT_JWT_ISSUER": "https://auth.example.com/",
         }
     )
-    assert settings.jwt_secret == "hs256-secret"
+    assert settings.jwt_secret == "hs256-secret-of-at-least-32-bytes"
     assert settings.jwt_public_key is None
     assert settings.jwt_audience == "checkout"
     assert settings.jwt_issuer == "https://auth.example.com/"
+
+
+def test_a_short_jwt_secret_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="CHECKOUT_JWT_SECRET is too short"):
+        ServerSettings.from_env({"CHECKOUT_JWT_SECRET": "s" * 31})
 
 
 def test_the_jwt_public_key_as_pem_text() -> None:
@@ -175,7 +180,7 @@ def test_both_a_jwt_secret_and_a_public_key_are_refused() -> None:
     with pytest.raises(
         ConfigurationError, match="CHECKOUT_JWT_SECRET and CHECKOUT_JWT_PUBLIC_KEY are both set"
     ):
-        ServerSettings.from_env({"CHECKOUT_JWT_SECRET": "s", "CHECKOUT_JWT_PUBLIC_KEY": PEM})
+        ServerSettings.from_env({"CHECKOUT_JWT_SECRET": "s" * 32, "CHECKOUT_JWT_PUBLIC_KEY": PEM})
 
 
 def test_the_cors_origins_are_a_comma_separated_list() -> None:
@@ -226,7 +231,7 @@ def test_no_secret_appears_in_the_repr() -> None:
         "razorpay-webhook-secret",
         "db-password",
         "redis-password",
-        "jwt-secret",
+        "jwt-secret-of",
     ):
         assert secret not in shown
     assert "rzp_live_abc" in shown
