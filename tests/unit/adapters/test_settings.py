@@ -222,7 +222,7 @@ def test_no_secret_appears_in_the_repr() -> None:
             **RAZORPAY,
             "CHECKOUT_DATABASE_URL": "postgresql://checkout:db-password@db/checkout",
             "CHECKOUT_REDIS_URL": "redis://:redis-password@cache:6379/0",
-            "CHECKOUT_JWT_SECRET": "jwt-secret",
+            "CHECKOUT_JWT_SECRET": "jwt-secret-of-at-least-thirty-two-bytes",
         }
     )
     shown = repr(settings)
