@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types of its own
+import yaml
 from sqlalchemy import create_engine
 from sqlalchemy.pool import QueuePool
 
