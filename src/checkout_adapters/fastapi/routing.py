@@ -1,0 +1,75 @@
+"""The router's route class: every refusal of a checkout endpoint answered as the envelope.
+
+A host that mounts only the router still gets the seed's envelope for
+everything its endpoints refuse, invalid bodies included, because the routes
+themselves turn errors into answers; the app-level handlers
+(:func:`~checkout_adapters.fastapi.app.install_checkout`) cover what no route
+sees: unknown paths, wrong methods, bodies too large, faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from returns.result import Failure, Result
+from starlette.requests import Request
+from starlette.responses import Response
+
+from checkout_adapters.fastapi.envelopes import invalid_request, refusal
+from checkout_adapters.fastapi.metrics import HttpMetrics
+from checkout_core.errors import AuthenticationRequired, CheckoutError, InvalidToken
+
+__all__ = ["AUTH", "HTTP", "route_class", "unwrap"]
+
+AUTH = "auth"
+"""The service errors of authentication are counted under, whichever endpoint refused."""
+
+HTTP = "http"
+"""The service of refusals no service made: invalid requests, unknown routes, faults."""
+
+T = TypeVar("T")
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def unwrap(result: Result[T, CheckoutError]) -> T:
+    """The value of a ``Success``; a ``Failure``'s error is raised for the route to answer."""
+    if isinstance(result, Failure):
+        raise result.failure()
+    return result.unwrap()
+
+
+def route_class(metrics: HttpMetrics | None) -> type[APIRoute]:
+    """A route class answering refusals as envelopes and counting them in ``metrics``.
+
+    A route's first tag names the service its errors are counted under.
+    """
+
+    class CheckoutRoute(APIRoute):
+        """A checkout endpoint: its refusals answered as the seed's error envelope."""
+
+        def get_route_handler(self) -> Handler:
+            handler = super().get_route_handler()
+            service = str(self.tags[0]) if self.tags else HTTP
+
+            async def answer(request: Request) -> Response:
+                try:
+                    return await handler(request)
+                except CheckoutError as error:
+                    refused = error
+                    by = (
+                        AUTH
+                        if isinstance(error, InvalidToken | AuthenticationRequired)
+                        else service
+                    )
+                except RequestValidationError as invalid:
+                    refused, by = invalid_request(invalid.errors()), HTTP
+                if metrics is not None:
+                    metrics.count_error(by, refused.code)
+                return refusal(refused)
+
+            return answer
+
+    return CheckoutRoute
