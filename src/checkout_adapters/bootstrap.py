@@ -29,7 +29,8 @@ from urllib.parse import quote
 
 from attrs import define, field, frozen
 from returns.result import Failure, Success
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from checkout_adapters.memory import (
     InMemoryBreakerStore,
@@ -198,6 +199,17 @@ class Served:
     def running(self) -> bool:
         """Whether the worker's thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    def readiness(self) -> dict[str, bool]:
+        """Whether the database answers and the worker runs: what ``/readyz`` reports."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            database = False
+        else:
+            database = True
+        return {"database": database, "worker": self.running}
 
     def start(self) -> None:
         """Run the enrollment worker (and the relay, with Redis) in a daemon thread."""

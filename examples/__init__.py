@@ -1,0 +1,1 @@
+"""Host applications built on the checkout, to read and to run."""
