@@ -118,10 +118,17 @@ def rate_limited(checkout: Checkout, *, coupon_attempts_per_client: int) -> Chec
 
 
 def app_client(
-    checkout: Checkout, metrics: RecordingMetrics | None = None, **overrides: Any
+    checkout: Checkout,
+    metrics: RecordingMetrics | None = None,
+    *,
+    raise_server_exceptions: bool = True,
+    **overrides: Any,
 ) -> TestClient:
     """A test client of the checkout app over ``checkout``."""
-    return TestClient(checkout_app(checkout, settings(**overrides), metrics=metrics))
+    return TestClient(
+        checkout_app(checkout, settings(**overrides), metrics=metrics),
+        raise_server_exceptions=raise_server_exceptions,
+    )
 
 
 CART_BODY: dict[str, Any] = {

@@ -232,7 +232,7 @@ _DESCRIPTIONS = {
     422: "The request is invalid.",
     429: "Too many attempts; Retry-After says when to try again.",
     500: "An unexpected fault; nothing about it is disclosed.",
-    503: "Payments are temporarily unavailable.",
+    503: "Payments, or a service the checkout needs, are temporarily unavailable.",
 }
 
 ALWAYS = (422, 500)

@@ -21,7 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from checkout_adapters.fastapi.answers import Envelope, ErrorEnvelope, HealthData
+from checkout_adapters.fastapi.answers import Envelope, HealthData, error_responses
 from checkout_adapters.fastapi.envelopes import answer, invalid_request, refusal
 from checkout_adapters.fastapi.metrics import HttpMetrics
 from checkout_adapters.fastapi.middleware import (
@@ -94,7 +94,7 @@ def install_checkout(
     app.add_exception_handler(HTTPException, _http_refusal(metrics))
     app.add_exception_handler(RequestValidationError, _validation_refusal(metrics))
     # Added innermost first: the correlation id is in scope for all the others.
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
@@ -135,7 +135,7 @@ def _validation_refusal(metrics: HttpMetrics | None) -> Callable[[Request, Excep
 def _operations_router(metrics: HttpMetrics | None, readiness: Readiness | None) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", response_model=Envelope[HealthData])
+    @router.get("/healthz", response_model=Envelope[HealthData], responses=error_responses())
     def healthz() -> JSONResponse:
         """The process is up and serving."""
         return answer({"status": "ok", "checks": {}})
@@ -143,7 +143,7 @@ def _operations_router(metrics: HttpMetrics | None, readiness: Readiness | None)
     @router.get(
         "/readyz",
         response_model=Envelope[HealthData],
-        responses={503: {"model": ErrorEnvelope, "description": "A check failed."}},
+        responses=error_responses(503),
     )
     def readyz() -> JSONResponse:
         """Every readiness check passes (503 naming those that do not)."""

@@ -5,7 +5,7 @@ context variables behave, and both are installed by
 :func:`~checkout_adapters.fastapi.app.install_checkout`. A host mounting only
 :func:`~checkout_adapters.fastapi.routes.checkout_router` adds them itself::
 
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware, metrics=metrics)   # outermost: added last
 """
 
@@ -19,7 +19,6 @@ from typing import Final
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checkout_adapters.fastapi.envelopes import refusal
@@ -51,22 +50,12 @@ def _correlation_id(scope: Scope) -> str:
 
 
 def route_template(scope: Scope) -> str:
-    """The path template of the route serving ``scope``, never the path with its tokens.
+    """The path template of the route that served ``scope``, never the path with its tokens.
 
-    Before routing (a body refused at the door) the app's routes are matched
-    here; a path none of them serves is ``"unmatched"``.
+    A path no route serves is ``"unmatched"``.
     """
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    app = scope.get("app")
-    for candidate in getattr(app, "routes", ()):
-        match, _ = candidate.matches(scope)
-        candidate_path = getattr(candidate, "path", None)
-        if match is not Match.NONE and isinstance(candidate_path, str):
-            return candidate_path
-    return UNMATCHED
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else UNMATCHED
 
 
 class CorrelationMiddleware:
@@ -136,17 +125,16 @@ class _BodyTooLarge(HTTPException):
 class BodyLimitMiddleware:
     """Refuses a request body over ``max_body_bytes`` with the 413 envelope.
 
-    A declared ``Content-Length`` over the limit is refused before anything
-    is read; a body without one (chunked) is counted as it streams in, and
-    refused as soon as it passes the limit.
+    A declared ``Content-Length`` over the limit is refused at the first
+    read, before a byte of the body is taken in; a body without one (chunked)
+    is counted as it streams in, and refused as soon as it passes the limit.
+    The refusal is raised where the route reads its body, so the route is
+    known by then (for metrics) and the app's handler answers it.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, metrics: HttpMetrics | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request, unless its body is or grows too large."""
@@ -154,15 +142,15 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            if self.metrics is not None:
-                self.metrics.count_error(HTTP, RequestTooLarge.code)
-            await refusal(RequestTooLarge())(scope, receive, send)
-            return
+        refuse_at_once = (
+            declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes
+        )
         received = 0
 
         async def counted() -> Message:
             nonlocal received
+            if refuse_at_once:
+                raise _BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
