@@ -71,7 +71,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         raise
     app = FastAPI(title="Internship marketplace", lifespan=_lifespan(server))
     app.state.served = server
-    install_checkout(app, server.checkout, router_settings, readiness=server.readiness)
+    install_checkout(
+        app, server.checkout, router_settings, metrics=server.metrics, readiness=server.readiness
+    )
     app.include_router(sign_in_router(tokens))
     app.include_router(payment_return_router(server.checkout))
     _pages(app)

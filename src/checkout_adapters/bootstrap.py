@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import TYPE_CHECKING, Final, Self, TypeVar
 from urllib.parse import quote
 
 from attrs import define, field, frozen
@@ -68,6 +68,11 @@ from checkout_core.ports import (
     RateLimiter,
 )
 from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings, RetryWorker
+
+if TYPE_CHECKING:
+    # prometheus-client comes with the fastapi extra: served() imports it when called, and
+    # attrs never resolves Served's annotations, so the name is only needed for type checks.
+    from checkout_adapters.observability import Metrics  # noqa: TC004
 
 __all__ = ["Embedded", "Served", "embedded", "served", "webhook_receiver"]
 
@@ -190,6 +195,8 @@ class Served:
     """What publishes the outbox to Redis Streams; ``None`` when the worker reads the outbox."""
     sandbox: Sandbox | None
     """The gateway sandbox the server started, when its gateway is the sandbox."""
+    metrics: Metrics
+    """The checkout's Prometheus metrics: the cart cache's hits and the database pool."""
     closers: tuple[Callable[[], None], ...] = ()
     """What :meth:`close` releases besides the worker, the sandbox and the engine."""
     _stop: threading.Event = field(factory=threading.Event, init=False, repr=False)
@@ -269,8 +276,13 @@ def served(
     Raises:
         ConfigurationError: the gateway is Stripe and there is no ``return_url``.
     """
+    # prometheus-client is part of the fastapi extra, which a server needs anyway.
+    from checkout_adapters.observability import MeteredCartCache, Metrics  # noqa: PLC0415
+
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
+    metrics = Metrics()
+    metrics.watch_pool(engine)
     closers: list[Callable[[], None]] = []
     try:
         upgrade(engine)
@@ -286,7 +298,7 @@ def served(
             notifications=notifications or LogNotificationSender(),
             analytics=LogAnalyticsTracker(),
             alerts=LogAlertSink(),
-            cart_cache=shared.cart_cache,
+            cart_cache=MeteredCartCache(shared.cart_cache, metrics),
             rate_limiter=shared.rate_limiter,
             idempotency_cache=shared.idempotency_cache,
         )
@@ -309,6 +321,7 @@ def served(
         worker=worker,
         relay=shared.relay,
         sandbox=sandbox,
+        metrics=metrics,
         closers=tuple(closers),
     )
 

@@ -88,6 +88,9 @@ def test_serve_answers_and_a_signal_stops_it_cleanly(tmp_path: Path, stop: signa
         ids = [offering["internship_id"] for offering in offerings["data"]["internships"]]
         assert ids == ["int_123", "int_456"]
         assert httpx.get(f"{base}/checkout", timeout=5.0).status_code == 200
+        exposition = httpx.get(f"{base}/metrics", timeout=5.0).text
+        assert 'checkout_http_request_duration_seconds_count{method="GET"' in exposition
+        assert "checkout_db_pool_size" in exposition
 
         process.send_signal(stop)
         process.wait(STOP_SECONDS)

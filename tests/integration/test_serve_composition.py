@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from checkout_adapters.bootstrap import Served, served, webhook_receiver
 from checkout_adapters.demo import demo_catalog, seed_demo_catalog
 from checkout_adapters.memory import InMemoryBreakerStore, InMemoryCartCache, InMemoryRateLimiter
+from checkout_adapters.observability import MeteredCartCache
 from checkout_adapters.redis import (
     DegradingCartCache,
     DegradingIdempotencyCache,
@@ -92,7 +93,9 @@ def test_without_redis_the_shared_state_is_in_memory_and_the_worker_reads_the_ou
         assert isinstance(server.breakers, InMemoryBreakerStore)
         assert isinstance(ports.gateway, GuardedGateway)
         assert ports.gateway.breakers is server.breakers
-        assert isinstance(ports.cart_cache, InMemoryCartCache)
+        assert isinstance(ports.cart_cache, MeteredCartCache)
+        assert ports.cart_cache.metrics is server.metrics
+        assert isinstance(ports.cart_cache.inner, InMemoryCartCache)
         # Rate limits still apply within the one process.
         assert isinstance(ports.rate_limiter, InMemoryRateLimiter)
         assert ports.idempotency_cache is None
@@ -121,8 +124,9 @@ def test_with_redis_the_breakers_caches_limits_and_queue_live_in_redis(
         assert isinstance(server.breakers, RedisBreakerStore)
         assert isinstance(ports.gateway, GuardedGateway)
         assert ports.gateway.breakers is server.breakers
-        assert isinstance(ports.cart_cache, DegradingCartCache)
-        assert isinstance(ports.cart_cache.inner, RedisCartCache)
+        assert isinstance(ports.cart_cache, MeteredCartCache)
+        assert isinstance(ports.cart_cache.inner, DegradingCartCache)
+        assert isinstance(ports.cart_cache.inner.inner, RedisCartCache)
         assert isinstance(ports.rate_limiter, DegradingRateLimiter)
         assert isinstance(ports.rate_limiter.inner, RedisRateLimiter)
         assert isinstance(ports.idempotency_cache, DegradingIdempotencyCache)
@@ -155,6 +159,21 @@ def test_with_redis_a_paid_order_completes_through_the_relay_and_streams(
     with served(settings, checkout_settings=CHECKOUT_SETTINGS) as server:
         server.start()
         assert len(_pay_and_wait_for_enrollment(server)) == 1
+
+
+def test_the_metrics_count_cart_cache_reads_and_watch_the_database_pool(tmp_path: Path) -> None:
+    with served(_settings(tmp_path), checkout_settings=CHECKOUT_SETTINGS) as server:
+        seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+        cart = server.checkout.carts.create_cart([CartLine("int_123", Period(1, "month"))])
+        server.checkout.pricing.calculate(cart.unwrap().token, None).unwrap()
+        exposition = server.metrics.render()[0].decode()
+    reads = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("checkout_cache_requests_total{") and 'cache="cart"' in line
+    ]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in reads) >= 1
+    assert "checkout_db_pool_size" in exposition
 
 
 def test_the_sandbox_pay_page_sends_the_buyer_back_to_the_return_url(tmp_path: Path) -> None:
