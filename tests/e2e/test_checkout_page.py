@@ -7,11 +7,14 @@ The completed paid order is photographed to ``tests/e2e/artifacts/checkout-compl
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from checkout_adapters.sqlalchemy.tables import carts
 from checkout_core.domain.orders import OrderStatus
 from tests.e2e.conftest import Marketplace
 
@@ -145,3 +148,26 @@ def test_a_failed_payment_is_shown_and_can_be_paid_again(
     expect(page.locator("#order-message")).to_be_hidden()
     expect(page.get_by_role("button", name="Try paying again")).to_be_hidden()
     assert len(enrollments_of(marketplace, token)) == 1
+
+
+def test_an_expired_cart_is_explained_in_words(page: Page, marketplace: Marketplace) -> None:
+    open_cart(page, marketplace, "int_123", 1)
+    sign_in(page, "Esha")
+    token = page.url.rsplit("/", 1)[1]
+    # A day passes: the cart's 24 hours are over, as the cart cache's copy says too.
+    with marketplace.served.engine.begin() as connection:
+        connection.execute(
+            update(carts)
+            .where(carts.c.token == token)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    cache = marketplace.served.checkout.ports.cart_cache
+    assert cache is not None
+    cache.invalidate(token)
+
+    page.reload()
+
+    message = page.locator("#cart-message")
+    expect(message).to_contain_text("This cart has expired.")
+    expect(page.get_by_role("link", name="Choose an internship")).to_be_visible()
+    expect(page.get_by_role("button", name="Place order")).to_be_disabled()
