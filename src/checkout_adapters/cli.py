@@ -37,7 +37,14 @@ def demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines for a person, or one JSON object each (with correlation ids) for a collector.",
+)
+def serve(host: str, port: int, log_format: str) -> None:
     """Serve the example marketplace, with the checkout's HTTP API, under uvicorn.
 
     Configured by the CHECKOUT_* environment variables (docs/configuration.md).
@@ -45,12 +52,15 @@ def serve(host: str, port: int) -> None:
     SIGTERM or Ctrl-C stops it after the requests at hand.
     """
     try:
-        # uvicorn comes with the fastapi extra, which serving needs.
+        # uvicorn and the log setup come with the fastapi extra, which serving needs.
         import uvicorn  # noqa: PLC0415
+
+        from checkout_adapters.observability import configure_logging  # noqa: PLC0415
     except ModuleNotFoundError:
         raise click.ClickException(
             "serving needs the fastapi extra: pip install 'checkout[fastapi]'"
         ) from None
+    configure_logging(json=log_format == "json")
     try:
         settings = ServerSettings.from_env()
         if settings.public_url is None:
@@ -61,7 +71,8 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(f"configuration: {error}") from None
     # One worker: the enrollment worker and the sandbox live in the server's process.
     # The factory is imported by name, so its FastAPI app reaches uvicorn typed as an object.
-    uvicorn.run(app, host=host, port=port, workers=1)  # type: ignore[arg-type]
+    # log_config=None: uvicorn's loggers go through the handler configured above.
+    uvicorn.run(app, host=host, port=port, workers=1, log_config=None)  # type: ignore[arg-type]
 
 
 def _example_app() -> _AppFactory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -40,9 +41,9 @@ def _environment(tmp_path: Path, **variables: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(tmp_path: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+def serving(tmp_path: Path, port: int, *options: str) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "checkout_adapters.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "checkout_adapters.cli", "serve", "--port", str(port), *options],
         cwd=REPO,
         env=_environment(tmp_path),
         stdout=subprocess.PIPE,
@@ -103,6 +104,25 @@ def test_serve_answers_and_a_signal_stops_it_cleanly(tmp_path: Path, stop: signa
     assert "Traceback" not in output
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/healthz", timeout=1.0)
+
+
+def test_json_logs_are_one_object_a_line_with_correlation_ids(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(tmp_path, port, "--log-format", "json") as process:
+        wait_until_healthy(process, base)
+        asked = httpx.get(
+            f"{base}/healthz", headers={"X-Correlation-ID": "e2e-corr-1"}, timeout=5.0
+        )
+        assert asked.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        process.wait(STOP_SECONDS)
+        assert process.stdout is not None
+        lines = [json.loads(line) for line in process.stdout.read().splitlines() if line.strip()]
+    events = [line["event"] for line in lines]
+    assert any(event.startswith("DEMO sign-in") for event in events)
+    assert "Application shutdown complete." in events
+    assert any(line.get("correlation_id") == "e2e-corr-1" for line in lines)
 
 
 def test_a_configuration_error_is_one_line_naming_the_variable(tmp_path: Path) -> None:
