@@ -19,11 +19,11 @@ from typing import Final
 import pytest
 import uvicorn
 from attrs import frozen
-from examples.fastapi_app import create_app
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from checkout_adapters.bootstrap import Served
 from checkout_adapters.settings import ServerSettings
+from examples.fastapi_app import create_app
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 CHROMIUM_ARGS: Final = [

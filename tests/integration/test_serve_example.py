@@ -11,14 +11,14 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from examples.fastapi_app import create_app
-from examples.fastapi_app.catalog import sales_running_around, seed_on_first_start
-from examples.fastapi_app.payment_return import provider_ref_of
-from examples.fastapi_app.sign_in import user_id_for
 
 from checkout_adapters.bootstrap import Served, served
 from checkout_adapters.demo import demo_catalog
 from checkout_adapters.settings import ConfigurationError, ServerSettings
+from examples.fastapi_app import create_app
+from examples.fastapi_app.catalog import sales_running_around, seed_on_first_start
+from examples.fastapi_app.payment_return import provider_ref_of
+from examples.fastapi_app.sign_in import user_id_for
 from tests.fastapi_adapter.support import TestClient
 
 NOW = datetime(2031, 3, 9, 12, 0, tzinfo=UTC)
