@@ -2,7 +2,8 @@
 
 The app runs in a thread of the test process on a free 127.0.0.1 port, on a
 SQLite file of its own, with the sandbox gateway; its sandbox sends webhooks
-to the app's webhook route. The browser is the system's Chromium at
+to the app's webhook route. :func:`running_marketplace` starts another one on
+settings of a test's choosing (PostgreSQL and Redis, say). The browser is the system's Chromium at
 ``/usr/bin/chromium``: when it is missing the tests fail, saying how to
 install it (they never skip).
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -53,30 +55,39 @@ def _free_port() -> int:
     return port
 
 
-@pytest.fixture(scope="session")
-def marketplace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
+@contextmanager
+def running_marketplace(environ: Mapping[str, str]) -> Iterator[Marketplace]:
+    """The example app on the ``CHECKOUT_*`` variables ``environ``, under uvicorn until the end.
+
+    The gateway is the sandbox, and ``CHECKOUT_PUBLIC_URL`` is the server's
+    own address, so the sandbox delivers its webhooks over HTTP to the app.
+    """
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    database = tmp_path_factory.mktemp("marketplace") / "checkout.db"
     settings = ServerSettings.from_env(
-        {
-            "CHECKOUT_DATABASE_URL": f"sqlite:///{database}",
-            "CHECKOUT_GATEWAY": "sandbox",
-            "CHECKOUT_PUBLIC_URL": base_url,
-        }
+        {**environ, "CHECKOUT_GATEWAY": "sandbox", "CHECKOUT_PUBLIC_URL": base_url}
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="marketplace", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"marketplace-{port}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail(f"the example app did not start on {base_url}")
-        time.sleep(0.05)
-    yield Marketplace(base_url, app.state.served)
-    server.should_exit = True
-    thread.join(STARTUP_SECONDS)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                pytest.fail(f"the example app did not start on {base_url}")
+            time.sleep(0.05)
+        yield Marketplace(base_url, app.state.served)
+    finally:
+        server.should_exit = True
+        thread.join(STARTUP_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def marketplace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marketplace]:
+    database = tmp_path_factory.mktemp("marketplace") / "checkout.db"
+    with running_marketplace({"CHECKOUT_DATABASE_URL": f"sqlite:///{database}"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

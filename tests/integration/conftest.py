@@ -11,65 +11,32 @@ it cannot reach proves nothing about it.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, Engine, make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import URL, Engine
 
 from checkout_adapters.sqlalchemy import make_engine, metadata, upgrade
-from tests.integration.sql_support import ScratchDatabase, sqlite_url
-
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-POSTGRES_URL_VARIABLE = "CHECKOUT_TEST_DATABASE_URL"
+from tests.integration.sql_support import (
+    ScratchDatabase,
+    postgres_server_url,
+    scratch_database,
+    sqlite_url,
+)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> URL:
     """The URL of the PostgreSQL server the tests use (its database is not touched)."""
-    return make_url(os.environ.get(POSTGRES_URL_VARIABLE) or DEFAULT_POSTGRES_URL)
-
-
-@contextmanager
-def _scratch_database(server: URL) -> Iterator[URL]:
-    name = f"checkout_test_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(
-        server.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
-    )
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except OperationalError as error:
-        unreachable: OperationalError | None = error
-    else:
-        unreachable = None
-    if unreachable is not None:
-        admin.dispose()
-        # Failed outside the except block, so the report is this message and not a chain.
-        pytest.fail(
-            f"PostgreSQL at {server.render_as_string()} cannot be reached "
-            f"({unreachable.orig}). Start it, or point {POSTGRES_URL_VARIABLE} at a server "
-            "whose user may create databases.",
-            pytrace=False,
-        )
-    try:
-        yield server.set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    return postgres_server_url()
 
 
 @pytest.fixture(scope="session")
 def scratch_postgres(postgres_server: URL) -> ScratchDatabase:
     """Makes an empty PostgreSQL database for the length of a ``with`` block."""
-    return lambda: _scratch_database(postgres_server)
+    return lambda: scratch_database(postgres_server)
 
 
 @pytest.fixture(scope="session")
