@@ -66,7 +66,10 @@ class SqlUnitOfWork:
         self.carts = SqlCartRepository(self._active)
         self.orders = SqlOrderRepository(self._active)
         self.payments = SqlPaymentRepository(self._active)
-        self.discounts = SqlDiscountRepository(self._active)
+        discounts = SqlDiscountRepository(self._active)
+        self.discounts = (
+            discounts if catalog_cache is None else catalog_cache.wrap_discounts(discounts)
+        )
         self.enrollments = SqlEnrollmentRepository(self._active)
         self.idempotency = SqlIdempotencyStore(self._active)
         self.inbox = SqlWebhookInbox(self._active)
@@ -126,7 +129,7 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """Makes a :class:`SqlUnitOfWork` on ``engine`` for each transaction.
 
-    With a ``catalog_cache`` every unit of work reads the catalog through it.
+    With a ``catalog_cache`` every unit of work reads the catalog and the coupons through it.
     """
 
     def __init__(self, engine: Engine, catalog_cache: CatalogCache | None = None) -> None:

@@ -2,13 +2,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import attrs
 
 from checkout_adapters.demo import DEMO_NOW, demo_catalog
 from checkout_adapters.memory import CatalogCache, FixedClock, InMemoryCatalog
 from checkout_core.domain.catalog import Offering, Sale
+from checkout_core.domain.discounts import Coupon, CouponRedemption, CouponUsage
 
 DEMO = demo_catalog()
+SAVE20 = DEMO.coupons["SAVE20"]
 
 
 class CountingCatalog:
@@ -70,3 +74,78 @@ def test_a_cleared_cache_reads_again() -> None:
     cache.clear()
     cached.sale("summer2024")
     assert counting.asked["sale summer2024"] == 2
+
+
+class CountingDiscounts:
+    """Coupons held in a dict with their uses, counting what is read."""
+
+    def __init__(self, *coupons: Coupon) -> None:
+        self.coupons = {coupon.code: coupon for coupon in coupons}
+        self.uses: Counter[str] = Counter()
+        self.uses_by_user: Counter[tuple[str, str | None]] = Counter()
+        self.asked: Counter[tuple[str, str | None]] = Counter()
+
+    def add_coupon(self, coupon: Coupon) -> None:
+        self.coupons[coupon.code] = coupon
+
+    def coupon(self, code: str, *, user_id: str | None) -> tuple[Coupon, CouponUsage] | None:
+        self.asked[code, user_id] += 1
+        coupon = self.coupons.get(code)
+        if coupon is None:
+            return None
+        by_user = 0 if user_id is None else self.uses_by_user[code, user_id]
+        return coupon, CouponUsage(self.uses[code], by_user)
+
+    def redeem(self, redemption: CouponRedemption) -> None:
+        self.uses[redemption.coupon_code] += 1
+        self.uses_by_user[redemption.coupon_code, redemption.user_id] += 1
+
+    def release(self, coupon_code: str, order_token: str, now: datetime) -> bool:
+        self.uses[coupon_code] -= 1
+        return True
+
+
+def test_a_coupon_and_its_total_use_are_read_once_per_ttl_whoever_asks() -> None:
+    clock = FixedClock(DEMO_NOW)
+    counting = CountingDiscounts(SAVE20)
+    cached = CatalogCache(clock, ttl=timedelta(seconds=10)).wrap_discounts(counting)
+    for user_id in (None, "user_1", "user_2"):
+        assert cached.coupon("save20 ", user_id=user_id) == (SAVE20, CouponUsage(0, 0))
+    assert cached.coupon("NOPE", user_id=None) is None
+    assert cached.coupon("NOPE", user_id=None) is None
+    assert counting.asked == {("SAVE20", None): 1, ("NOPE", None): 1}
+    clock.advance(timedelta(seconds=10))
+    cached.coupon("SAVE20", user_id=None)
+    assert counting.asked["SAVE20", None] == 2
+
+
+def test_a_buyers_own_use_is_read_afresh_when_the_coupon_limits_it() -> None:
+    once = attrs.evolve(SAVE20, per_user_limit=1)
+    counting = CountingDiscounts(once)
+    cached = CatalogCache(FixedClock(DEMO_NOW)).wrap_discounts(counting)
+    assert cached.coupon("SAVE20", user_id="user_1") == (once, CouponUsage(0, 0))
+    cached.redeem(CouponRedemption("SAVE20", "order_1", "user_1", DEMO_NOW))
+    assert cached.coupon("SAVE20", user_id="user_1") == (once, CouponUsage(1, 1))
+    assert counting.asked["SAVE20", "user_1"] == 2
+
+
+def test_redemptions_go_to_the_repository_and_the_use_shows_after_the_ttl() -> None:
+    clock = FixedClock(DEMO_NOW)
+    counting = CountingDiscounts(SAVE20)
+    cached = CatalogCache(clock, ttl=timedelta(seconds=5)).wrap_discounts(counting)
+    assert cached.coupon("SAVE20", user_id=None) == (SAVE20, CouponUsage(0, 0))
+    cached.redeem(CouponRedemption("SAVE20", "order_1", None, DEMO_NOW))
+    assert counting.uses["SAVE20"] == 1
+    assert cached.coupon("SAVE20", user_id=None) == (SAVE20, CouponUsage(0, 0))
+    clock.advance(timedelta(seconds=5))
+    assert cached.coupon("SAVE20", user_id=None) == (SAVE20, CouponUsage(1, 0))
+    assert cached.release("SAVE20", "order_1", DEMO_NOW)
+    assert counting.uses["SAVE20"] == 0
+
+
+def test_a_coupon_added_through_the_cache_is_read_again() -> None:
+    counting = CountingDiscounts()
+    cached = CatalogCache(FixedClock(DEMO_NOW)).wrap_discounts(counting)
+    assert cached.coupon("SAVE20", user_id=None) is None
+    cached.add_coupon(SAVE20)
+    assert cached.coupon("SAVE20", user_id=None) == (SAVE20, CouponUsage(0, 0))
