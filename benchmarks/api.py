@@ -116,8 +116,9 @@ WRK_THREADS: Final = 1
 ESTIMATE_CARTS: Final = 256
 ORDERS_PER_SECOND_CEILING: Final = 1_000
 """More orders than this per second would run out of carts: the run then fails, saying so."""
-POOL_SIZE: Final = 16
-MAX_OVERFLOW: Final = 16
+POOL_SIZE: Final = 40
+"""As many connections as the thread pool runs requests: none waits for one, none is opened per request."""
+MAX_OVERFLOW: Final = 0
 PREPARE_THREADS: Final = 8
 START_TIMEOUT_S: Final = 60.0
 

@@ -29,10 +29,11 @@ from urllib.parse import quote
 
 from attrs import define, field, frozen
 from returns.result import Failure, Success
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from checkout_adapters.memory import (
+    CatalogCache,
     InMemoryBreakerStore,
     InMemoryCartCache,
     InMemoryRateLimiter,
@@ -172,6 +173,13 @@ _STOP_TIMEOUT: Final = 10.0
 """Seconds a closing server gives its worker to finish the event at hand."""
 _REDIS_TIMEOUT: Final = 5.0
 """Seconds the worker's and the breakers' Redis calls may take, beyond a blocking read's wait."""
+_SERVER_POOL_SIZE: Final = 44
+"""Connections a server keeps: one per request thread (anyio's 40), the worker's and two more.
+
+Fewer, and requests beyond them would open and close a connection each.
+"""
+_CATALOG_TTL: Final = timedelta(seconds=5)
+"""How long a server keeps offerings, sales and coupons: the most an edit lags behind."""
 
 
 @define
@@ -280,7 +288,7 @@ def served(
     from checkout_adapters.observability import MeteredCartCache, Metrics  # noqa: PLC0415
 
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    engine = _server_engine(settings.database_url)
     metrics = Metrics()
     metrics.watch_pool(engine)
     closers: list[Callable[[], None]] = []
@@ -291,7 +299,7 @@ def served(
         shared = _shared_state(settings, engine, clock)
         closers.extend(shared.closers)
         ports = CheckoutPorts(
-            unit_of_work=SqlUnitOfWorkFactory(engine),
+            unit_of_work=SqlUnitOfWorkFactory(engine, CatalogCache(clock, ttl=_CATALOG_TTL)),
             gateway=GuardedGateway(gateway, clock, breakers=shared.breakers),
             clock=clock,
             ids=RandomIds(),
@@ -324,6 +332,13 @@ def served(
         metrics=metrics,
         closers=tuple(closers),
     )
+
+
+def _server_engine(database_url: str) -> Engine:
+    """The server's engine: on PostgreSQL, as many connections as the server has threads."""
+    if make_url(database_url).get_backend_name() == "postgresql":
+        return make_engine(database_url, pool_size=_SERVER_POOL_SIZE, max_overflow=0)
+    return make_engine(database_url)
 
 
 def webhook_receiver(checkout: Checkout) -> WebhookReceiver:
