@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from attrs import evolve
+from fastapi import FastAPI
 
 from checkout_adapters.bootstrap import Embedded
-from checkout_adapters.fastapi import RouterSettings
+from checkout_adapters.fastapi import RouterSettings, install_checkout
 from checkout_core.ports import UnitOfWork
 from checkout_core.services import Checkout
 from tests.fastapi_adapter.support import (
@@ -22,6 +23,7 @@ from tests.fastapi_adapter.support import (
     bearer,
     new_cart,
     rate_limited,
+    settings,
 )
 
 
@@ -213,6 +215,34 @@ def test_an_invalid_body_is_a_422_naming_each_field(client: TestClient) -> None:
     )
     assert broken_json.status_code == 422
     assert broken_json.json()["error"]["code"] == 1001
+
+
+def test_a_body_that_is_not_utf8_is_the_422_of_any_invalid_body(
+    world: Embedded, metrics: RecordingMetrics
+) -> None:
+    # schemathesis found it: FastAPI refuses bytes it cannot decode with a bare 400
+    # that no operation documents, where a body that is not JSON is a 422.
+    host = FastAPI()
+
+    @host.post("/host/echo")
+    def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
+
+    install_checkout(host, world.checkout, settings(), metrics=metrics)
+    client = TestClient(host)
+    undecodable = {"content": b"\xff\xfe{", "headers": {"Content-Type": "application/json"}}
+    for path in ("/api/v1/cart/estimate", "/api-proxy/api/cart", "/host/echo"):
+        response = client.post(path, **undecodable)
+        assert response.status_code == 422, path
+        body = response.json()
+        assert body["status"] == 422
+        assert body["error"] == {
+            "code": 1001,
+            "message": "The request is invalid.",
+            "validation_messages": ["body: the body could not be parsed"],
+        }
+        assert body["correlation_id"] == response.headers["x-correlation-id"]
+    assert metrics.errors == [("http", 1001)] * 3
 
 
 def test_two_different_idempotency_keys_are_an_invalid_request(client: TestClient) -> None:

@@ -42,6 +42,12 @@ def test_the_router_alone_still_answers_refusals_as_the_envelope(world: Embedded
     assert invalid.json()["correlation_id"] is None
     coupon = client.post(f"/shop/api/v1/cart/{token}/coupon", json={"coupon": "NOPE10"})
     assert (coupon.status_code, coupon.json()["error"]["code"]) == (422, 2004)
+    # Without the app's handlers too, a body that is not UTF-8 is no bare 400.
+    undecodable = client.post(
+        "/shop/api/v1/order", content=b"\xff", headers={"Content-Type": "application/json"}
+    )
+    assert undecodable.status_code == 422
+    assert undecodable.json()["error"]["code"] == 1001
 
 
 def test_health_readiness_and_metrics(world: Embedded) -> None:

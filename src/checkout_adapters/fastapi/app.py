@@ -30,7 +30,7 @@ from checkout_adapters.fastapi.middleware import (
     CorrelationMiddleware,
 )
 from checkout_adapters.fastapi.routes import checkout_router
-from checkout_adapters.fastapi.routing import HTTP
+from checkout_adapters.fastapi.routing import HTTP, unparsable_body
 from checkout_adapters.fastapi.settings import RouterSettings
 from checkout_core.errors import (
     CheckoutError,
@@ -110,6 +110,12 @@ def install_checkout(
 
 def _http_refusal(metrics: HttpMetrics | None) -> Callable[[Request, Exception], Response]:
     def handle(_request: Request, exc: Exception) -> Response:
+        unparsable = unparsable_body(exc)
+        if unparsable is not None:
+            # A host's route refuses an undecodable body as the checkout's routes do.
+            if metrics is not None:
+                metrics.count_error(HTTP, unparsable.code)
+            return refusal(unparsable)
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         headers = exc.headers if isinstance(exc, HTTPException) else None
         known = _BY_STATUS.get(status)

@@ -15,14 +15,20 @@ from typing import Any, TypeVar
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from returns.result import Failure, Result
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from checkout_adapters.fastapi.envelopes import invalid_request, refusal
 from checkout_adapters.fastapi.metrics import HttpMetrics
-from checkout_core.errors import AuthenticationRequired, CheckoutError, InvalidToken
+from checkout_core.errors import (
+    AuthenticationRequired,
+    CheckoutError,
+    InvalidRequest,
+    InvalidToken,
+)
 
-__all__ = ["AUTH", "HTTP", "route_class", "unwrap"]
+__all__ = ["AUTH", "HTTP", "route_class", "unparsable_body", "unwrap"]
 
 AUTH = "auth"
 """The service errors of authentication are counted under, whichever endpoint refused."""
@@ -39,6 +45,23 @@ def unwrap(result: Result[T, CheckoutError]) -> T:
     if isinstance(result, Failure):
         raise result.failure()
     return result.unwrap()
+
+
+def unparsable_body(exc: Exception) -> InvalidRequest | None:
+    """The invalid request behind FastAPI's refusal of a body it could not parse, else ``None``.
+
+    A body that is not JSON is a validation error (422), but one that cannot
+    even be decoded (bytes that are not UTF-8) FastAPI refuses with a bare
+    ``HTTPException(400)`` raised from the decoding error. To a client both
+    are the same invalid request, answered alike: 422, code 1001.
+    """
+    if (
+        isinstance(exc, HTTPException)
+        and exc.status_code == 400
+        and isinstance(exc.__cause__, ValueError)
+    ):
+        return InvalidRequest(validation_messages=["body: the body could not be parsed"])
+    return None
 
 
 def route_class(metrics: HttpMetrics | None) -> type[APIRoute]:
@@ -66,6 +89,11 @@ def route_class(metrics: HttpMetrics | None) -> type[APIRoute]:
                     )
                 except RequestValidationError as invalid:
                     refused, by = invalid_request(invalid.errors()), HTTP
+                except HTTPException as refusing:
+                    unparsable = unparsable_body(refusing)
+                    if unparsable is None:
+                        raise
+                    refused, by = unparsable, HTTP
                 if metrics is not None:
                     metrics.count_error(by, refused.code)
                 return refusal(refused)
