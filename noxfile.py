@@ -80,7 +80,7 @@ def bench(session: nox.Session) -> None:
     cache.py also needs Redis: the database at CHECKOUT_BENCH_REDIS_URL (by default
     database 14 of the local server), which it flushes at the start and at the end;
     fulfilment.py the one at CHECKOUT_BENCH_QUEUE_REDIS_URL (by default database 13), and
-    http.py the one at CHECKOUT_BENCH_HTTP_REDIS_URL (by default database 12) and the load
+    api.py the one at CHECKOUT_BENCH_HTTP_REDIS_URL (by default database 12) and the load
     generator wrk (Debian's package ``wrk``).
     """
     _install(session, "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
@@ -89,7 +89,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/webhooks.py", *session.posargs)
     session.run("python", "benchmarks/cache.py", *session.posargs)
     session.run("python", "benchmarks/fulfilment.py", *session.posargs)
-    session.run("python", "benchmarks/http.py", *session.posargs)
+    session.run("python", "benchmarks/api.py", *session.posargs)
 
 
 @nox.session

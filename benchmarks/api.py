@@ -1,8 +1,9 @@
 """Benchmark of the HTTP API under uvicorn: estimates and orders beside a bare endpoint.
 
-Run it as ``python benchmarks/http.py`` (the name the project gives it; this
-module holds the code, so that no module of ours is called ``http``) or
-``nox -s bench``; add ``--quick`` for a short smoke run.
+Run it as ``python benchmarks/api.py`` or ``nox -s bench``; add ``--quick``
+for a short smoke run. (It is not called ``http.py``: a script of that name
+beside the others would hide the standard library's ``http`` from every
+benchmark run from this directory.)
 
 It creates a fresh database of its own on the PostgreSQL server at
 ``CHECKOUT_BENCH_DATABASE_URL`` (as ``flow.py`` does: migrated, the demo's
@@ -51,7 +52,7 @@ be a 2xx: a run with another status, or a socket error, fails.
   counted, give or take the requests in flight when it stopped (one per
   connection at most): a replayed key would leave fewer orders than answers.
 
-The script prints its tables and writes ``benchmarks/results/http.json``.
+The script prints its tables and writes ``benchmarks/results/api.json``.
 A missed target is reported, not an error.
 """
 
@@ -115,7 +116,7 @@ from flow import (
 )
 from reporting import machine, print_targets, target, write_report
 
-RESULTS: Final = Path(__file__).resolve().parent / "results" / "http.json"
+RESULTS: Final = Path(__file__).resolve().parent / "results" / "api.json"
 REDIS_URL_VARIABLE: Final = "CHECKOUT_BENCH_HTTP_REDIS_URL"
 DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/12"
 
@@ -496,7 +497,7 @@ def _table(measured: dict[str, list[Sample]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print its tables and write ``benchmarks/results/http.json``."""
+    """Run the benchmark, print its tables and write ``benchmarks/results/api.json``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     args = parser.parse_args(argv)
