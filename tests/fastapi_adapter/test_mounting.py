@@ -103,6 +103,13 @@ def test_the_schema_documents_every_status_each_endpoint_answers(world: Embedded
     assert {"401", "403", "404", "409", "410", "413", "429", "503"} <= set(order)
     error = order["429"]["content"]["application/json"]["schema"]["$ref"]
     assert error.endswith("/ErrorEnvelope")
+    # A bearer token is optional where anonymous buyers are served, required to order.
+    assert {} in operations["POST", "/api/v1/cart/estimate"]["security"]
+    assert {} not in operations["POST", "/api/v1/order"]["security"]
+    webhook = operations["POST", "/api/v1/webhooks/razorpay"]
+    assert {"name": "X-Razorpay-Signature", "in": "header", "required": True}.items() <= (
+        webhook["parameters"][0].items()
+    )
     cart = schema["components"]["schemas"]["CartRequest"]
     assert "price" not in cart["properties"]
     period = schema["components"]["schemas"]["PeriodRequest"]["properties"]["value"]

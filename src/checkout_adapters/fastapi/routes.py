@@ -53,7 +53,11 @@ from checkout_adapters.fastapi.identity import Identity
 from checkout_adapters.fastapi.metrics import HttpMetrics
 from checkout_adapters.fastapi.orders import order_key, present_order_status
 from checkout_adapters.fastapi.routing import route_class, unwrap
-from checkout_adapters.fastapi.security import client_address, identity_dependency
+from checkout_adapters.fastapi.security import (
+    OPTIONAL_BEARER,
+    client_address,
+    identity_dependency,
+)
 from checkout_adapters.fastapi.settings import RouterSettings
 from checkout_adapters.presenters import (
     present_coupon_result,
@@ -98,14 +102,16 @@ def checkout_router(
     _cart_routes(router, wiring)
     _coupon_routes(router, wiring)
     _order_routes(router, wiring)
+    provider = checkout.ports.gateway.provider
     router.add_api_route(
-        f"/api/v1/webhooks/{checkout.ports.gateway.provider}",
+        f"/api/v1/webhooks/{provider}",
         _webhook_endpoint(checkout, metrics),
         methods=["POST"],
         tags=["webhooks"],
         response_model=Envelope[WebhookData],
         responses=error_responses(400, 413),
         summary="Receive the payment provider's webhook",
+        openapi_extra=_signed_delivery(provider),
     )
     return router
 
@@ -159,6 +165,7 @@ def _cart_routes(router: APIRouter, wiring: _Wiring) -> None:
         tags=["auth"],
         response_model=Envelope[AuthCheckData],
         responses=error_responses(401, 403, 404, 409, 410),
+        openapi_extra=OPTIONAL_BEARER,
     )
     def check_cart_access(token: PathToken, identity: Caller) -> JSONResponse:
         """Whether the caller is signed in; a signed-in caller's first check binds the cart."""
@@ -173,6 +180,7 @@ def _cart_routes(router: APIRouter, wiring: _Wiring) -> None:
         tags=["pricing"],
         response_model=Envelope[EstimateData],
         responses=error_responses(401, 403, 404, 409, 410, 413),
+        openapi_extra=OPTIONAL_BEARER,
     )
     def estimate(body: EstimateRequest, identity: Caller) -> JSONResponse:
         """The cart priced afresh from the catalog, in minor units."""
@@ -189,6 +197,7 @@ def _coupon_routes(router: APIRouter, wiring: _Wiring) -> None:
         tags=["discounts"],
         response_model=Envelope[CouponData],
         responses=error_responses(401, 403, 404, 409, 410, 413, 429),
+        openapi_extra=OPTIONAL_BEARER,
     )
     def apply_coupon(
         token: PathToken, body: CouponRequest, identity: Caller, request: Request
@@ -205,6 +214,7 @@ def _coupon_routes(router: APIRouter, wiring: _Wiring) -> None:
         tags=["discounts"],
         response_model=Envelope[EstimateData],
         responses=error_responses(401, 403, 404, 409, 410),
+        openapi_extra=OPTIONAL_BEARER,
     )
     def remove_coupon(token: PathToken, identity: Caller) -> JSONResponse:
         """Take the coupon off the cart; the answer is the estimate without it."""
@@ -251,6 +261,22 @@ def _order_routes(router: APIRouter, wiring: _Wiring) -> None:
         """An order as it stands, for its owner only: anyone else is told it does not exist."""
         receipt = unwrap(checkout.orders.get_receipt(order_token, _user_of(identity)))
         return answer(present_order_status(receipt))
+
+
+_SIGNATURE_HEADERS = {"razorpay": "X-Razorpay-Signature", "stripe": "Stripe-Signature"}
+
+
+def _signed_delivery(provider: str) -> dict[str, object]:
+    """The webhook's request as documented: a raw JSON body and its signature header."""
+    extra: dict[str, object] = {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
+    }
+    header = _SIGNATURE_HEADERS.get(provider)
+    if header is not None:
+        extra["parameters"] = [
+            {"name": header, "in": "header", "required": True, "schema": {"type": "string"}}
+        ]
+    return extra
 
 
 def _webhook_endpoint(

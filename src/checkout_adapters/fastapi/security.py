@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,7 +12,14 @@ from checkout_adapters.fastapi.identity import Identity
 from checkout_adapters.fastapi.settings import RouterSettings
 from checkout_core.errors import InvalidToken
 
-__all__ = ["client_address", "identity_dependency"]
+__all__ = ["OPTIONAL_BEARER", "client_address", "identity_dependency"]
+
+OPTIONAL_BEARER: Final[dict[str, object]] = {"security": [{}]}
+"""The ``openapi_extra`` of an endpoint a caller may use signed in or not.
+
+FastAPI documents the bearer scheme as required; the empty requirement added
+to it says that no credentials are fine too.
+"""
 
 _BEARER = HTTPBearer(
     auto_error=False,
