@@ -37,7 +37,7 @@ from checkout_core.domain.gateway import (
 )
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateDecision, RateLimit
-from checkout_core.domain.messages import Alert, AnalyticsEvent, Identity, Notification
+from checkout_core.domain.messages import Alert, AnalyticsEvent, Notification
 from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
@@ -57,7 +57,6 @@ __all__ = [
     "IdGenerator",
     "IdempotencyCache",
     "IdempotencyStore",
-    "IdentityVerifier",
     "Lock",
     "LockLease",
     "MessageQueue",
@@ -448,14 +447,6 @@ class AlertSink(Protocol):
 
     def send(self, alert: Alert) -> None:
         """Raise ``alert``."""
-        ...
-
-
-class IdentityVerifier(Protocol):
-    """Turns the credentials a caller presents into who they are."""
-
-    def verify(self, credentials: str) -> Identity | None:
-        """The identity behind ``credentials``, or ``None`` when they do not verify."""
         ...
 
 

@@ -29,7 +29,6 @@ from checkout_adapters.memory import (
     RecordingAlertSink,
     RecordingAnalyticsTracker,
     RecordingNotificationSender,
-    StaticIdentityVerifier,
 )
 from checkout_adapters.system import SystemClock
 from checkout_core.domain.catalog import Offering, Sale
@@ -49,7 +48,6 @@ from checkout_core.domain.messages import (
     Alert,
     AlertSeverity,
     AnalyticsEvent,
-    Identity,
     Notification,
 )
 from checkout_core.domain.payment_events import PaymentEvent, PaymentEventKind
@@ -60,7 +58,6 @@ from checkout_core.ports import (
     CartCache,
     Catalog,
     IdempotencyCache,
-    IdentityVerifier,
     Lock,
     MessageQueue,
     NotificationSender,
@@ -181,7 +178,6 @@ def test_every_memory_adapter_fits_its_port() -> None:
     senders: list[NotificationSender] = [RecordingNotificationSender(), LogNotificationSender()]
     tracker: AnalyticsTracker = RecordingAnalyticsTracker()
     sinks: list[AlertSink] = [RecordingAlertSink(), LogAlertSink()]
-    verifier: IdentityVerifier = StaticIdentityVerifier({})
     pairs: list[tuple[type, object]] = [
         (UnitOfWorkFactory, uow_factory),
         (UnitOfWork, uow_factory()),
@@ -192,7 +188,6 @@ def test_every_memory_adapter_fits_its_port() -> None:
         *((NotificationSender, sender) for sender in senders),
         (AnalyticsTracker, tracker),
         *((AlertSink, sink) for sink in sinks),
-        (IdentityVerifier, verifier),
     ]
 
     for port, adapter in pairs:
@@ -499,21 +494,6 @@ def test_the_log_sink_logs_an_alert_at_the_level_of_its_severity(
     (record,) = caplog.records
     assert record.levelno == level
     assert record.getMessage() == f"alert ({severity}) Dead letter: order.paid evt_1 failed 5 times"
-
-
-# Identity.
-
-
-def test_the_static_verifier_knows_exactly_the_credentials_it_was_given() -> None:
-    asha = Identity("usr_1", "asha@example.com")
-    given = {"token-asha": asha}
-    verifier = StaticIdentityVerifier(given)
-    given["token-eve"] = Identity("usr_666")
-
-    assert verifier.verify("token-asha") == asha
-    assert verifier.verify("token-eve") is None
-    assert verifier.verify("TOKEN-ASHA") is None
-    assert verifier.verify("") is None
 
 
 # The fake gateway.

@@ -14,7 +14,6 @@ from checkout_adapters.memory.catalog_cache import CachedCatalog, CatalogCache
 from checkout_adapters.memory.clock import FixedClock
 from checkout_adapters.memory.gateway import FAKE_PROVIDER, FAKE_SIGNATURE_HEADER, FakeGateway
 from checkout_adapters.memory.idempotency_cache import InMemoryIdempotencyCache
-from checkout_adapters.memory.identity import StaticIdentityVerifier
 from checkout_adapters.memory.ids import SequentialIds
 from checkout_adapters.memory.limits import InMemoryRateLimiter
 from checkout_adapters.memory.lock import InMemoryLock
@@ -73,5 +72,4 @@ __all__ = [
     "RecordingAnalyticsTracker",
     "RecordingNotificationSender",
     "SequentialIds",
-    "StaticIdentityVerifier",
 ]

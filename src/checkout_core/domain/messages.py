@@ -8,21 +8,13 @@ from datetime import datetime
 
 from attrs import field, frozen
 
-__all__ = ["Alert", "AlertSeverity", "AnalyticsEvent", "Identity", "Notification"]
+__all__ = ["Alert", "AlertSeverity", "AnalyticsEvent", "Notification"]
 
 
 def _frozen_mapping(
     values: Mapping[str, str] | Iterable[tuple[str, str]],
 ) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(dict(values).items()))
-
-
-@frozen
-class Identity:
-    """Who is calling: an authenticated user of the host application."""
-
-    user_id: str
-    email: str | None = None
 
 
 @frozen
