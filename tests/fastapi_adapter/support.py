@@ -18,6 +18,7 @@ from checkout_adapters.demo import DEMO_NOW, demo_catalog, seed_demo_catalog
 from checkout_adapters.fastapi import JwtVerifier, RouterSettings, checkout_app
 from checkout_adapters.memory import FixedClock, InMemoryRateLimiter
 from checkout_core.domain.limits import RateLimit
+from checkout_core.ports import UnitOfWork
 from checkout_core.services import Checkout, CheckoutSettings
 
 # The test client warns that it prefers httpx2, which the project does not
@@ -80,6 +81,7 @@ class RecordingMetrics:
     carts: int = 0
     orders: list[tuple[str, str]] = field(factory=list)
     webhooks: list[tuple[str, str]] = field(factory=list)
+    payments: list[tuple[str, str]] = field(factory=list)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         assert seconds >= 0
@@ -98,8 +100,18 @@ class RecordingMetrics:
         assert seconds >= 0
         self.webhooks.append((provider, outcome))
 
+    def count_payment(self, provider: str, outcome: str) -> None:
+        self.payments.append((provider, outcome))
+
     def render(self) -> tuple[bytes, str]:
         return b"checkout_carts_created_total %d\n" % self.carts, "text/plain; version=0.0.4"
+
+
+class BrokenDatabase:
+    """A unit of work factory whose database is down, saying too much about it."""
+
+    def __call__(self) -> UnitOfWork:
+        raise ConnectionError("could not connect to postgres://checkout:hunter2@10.0.0.5/prod")
 
 
 @contextmanager

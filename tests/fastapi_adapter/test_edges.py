@@ -12,11 +12,11 @@ from fastapi import FastAPI
 
 from checkout_adapters.bootstrap import Embedded
 from checkout_adapters.fastapi import RouterSettings, install_checkout
-from checkout_core.ports import UnitOfWork
 from checkout_core.services import Checkout
 from tests.fastapi_adapter.support import (
     CART_BODY,
     SHOP,
+    BrokenDatabase,
     RecordingMetrics,
     TestClient,
     app_client,
@@ -162,13 +162,6 @@ def test_a_sane_correlation_id_is_echoed_and_any_other_replaced(client: TestClie
     first = client.get("/api/v1/internships").headers["x-correlation-id"]
     second = client.get("/api/v1/internships").headers["x-correlation-id"]
     assert first != second
-
-
-class BrokenDatabase:
-    """A unit of work factory whose database is down, saying too much about it."""
-
-    def __call__(self) -> UnitOfWork:
-        raise ConnectionError("could not connect to postgres://checkout:hunter2@10.0.0.5/prod")
 
 
 def test_a_fault_is_a_bare_500_that_hides_what_went_wrong(

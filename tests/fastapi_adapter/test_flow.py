@@ -164,6 +164,7 @@ def test_a_paid_order_is_paid_through_the_sandbox_and_enrolled_by_the_worker(
     )
     assert repeat.json()["data"]["duplicate"] is True
     assert [outcome for _, outcome in metrics.webhooks] == [*outcomes, "duplicate"]
+    assert metrics.payments == [("razorpay", "succeeded")]
 
     paid = client.get(f"/api/v1/order/{order['order_token']}", headers=user).json()["data"]
     assert (paid["order"]["status"], paid["order"]["payment"]["status"]) == ("paid", "captured")

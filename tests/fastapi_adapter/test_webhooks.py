@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from attrs import evolve
+
 from checkout_adapters.bootstrap import Embedded
-from tests.fastapi_adapter.support import RecordingMetrics, TestClient, bearer, new_cart
+from checkout_core.services import Checkout
+from tests.fastapi_adapter.support import (
+    BrokenDatabase,
+    RecordingMetrics,
+    TestClient,
+    app_client,
+    bearer,
+    new_cart,
+)
 
 
 def paid_deliveries(world: Embedded, client: TestClient) -> tuple[str, list[tuple[Any, bytes]]]:
@@ -58,3 +68,19 @@ def test_a_tampered_webhook_is_rejected_and_changes_nothing(
 def test_the_other_providers_webhook_path_is_not_served(client: TestClient) -> None:
     response = client.post("/api/v1/webhooks/stripe", content=b"{}")
     assert (response.status_code, response.json()["error"]["code"]) == (404, 6001)
+
+
+def test_a_webhook_that_fails_for_the_database_is_a_500_counted_as_failed(
+    world: Embedded, client: TestClient
+) -> None:
+    _, deliveries = paid_deliveries(world, client)
+    broken = Checkout.build(
+        evolve(world.checkout.ports, unit_of_work=BrokenDatabase()), world.checkout.settings
+    )
+    metrics = RecordingMetrics()
+    failing = app_client(broken, metrics, raise_server_exceptions=False)
+    headers, body = deliveries[0]
+    response = failing.post("/api/v1/webhooks/razorpay", content=body, headers=headers)
+    assert response.status_code == 500
+    assert metrics.webhooks == [("razorpay", "failed")]
+    assert metrics.payments == []

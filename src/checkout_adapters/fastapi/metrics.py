@@ -34,6 +34,10 @@ class HttpMetrics(Protocol):
         """One webhook delivery: its inbox status, ``duplicate`` or ``rejected``."""
         ...
 
+    def count_payment(self, provider: str, outcome: str) -> None:
+        """One payment that ended at ``provider``: ``succeeded`` (captured) or ``failed``."""
+        ...
+
     def render(self) -> tuple[bytes, str]:
         """The metrics in the exposition format, and its content type."""
         ...

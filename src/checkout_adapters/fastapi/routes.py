@@ -21,7 +21,7 @@ raw body that the signature covers before anything parses it.
 
 from collections.abc import Callable
 from time import perf_counter
-from typing import Annotated
+from typing import Annotated, Final
 
 from attrs import frozen
 from fastapi import APIRouter, Depends, Header, Path, Request
@@ -67,11 +67,17 @@ from checkout_adapters.presenters import (
 )
 from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Period
+from checkout_core.domain.payment_events import PaymentEventKind
 from checkout_core.services import Checkout
 
 __all__ = ["checkout_router"]
 
 PathToken = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+_PAYMENT_ENDINGS: Final = {
+    PaymentEventKind.CAPTURED: "succeeded",
+    PaymentEventKind.FAILED: "failed",
+}
+"""How an applied delivery ended its payment, as the payment success rate counts it."""
 
 
 @frozen
@@ -288,7 +294,13 @@ def _webhook_endpoint(
         """A delivery of the provider, verified on its raw body before anything reads it."""
         body = await request.body()
         started = perf_counter()
-        result = await run_in_threadpool(checkout.webhooks.handle, dict(request.headers), body)
+        try:
+            result = await run_in_threadpool(checkout.webhooks.handle, dict(request.headers), body)
+        except Exception:
+            # A fault of the world (the database down): the provider retries the delivery.
+            if metrics is not None:
+                metrics.observe_webhook(provider, "failed", perf_counter() - started)
+            raise
         if metrics is not None:
             outcome = result.value_or(None)
             label = (
@@ -299,6 +311,9 @@ def _webhook_endpoint(
                 else str(outcome.status)
             )
             metrics.observe_webhook(provider, label, perf_counter() - started)
+            payment = outcome.payment if outcome is not None else None
+            if payment in _PAYMENT_ENDINGS:
+                metrics.count_payment(provider, _PAYMENT_ENDINGS[payment])
         done = unwrap(result)
         return answer(
             {

@@ -19,6 +19,7 @@ from attrs import frozen
 
 from checkout_core.domain.gateway import WebhookEvent, WebhookSignatureInvalid
 from checkout_core.domain.messages import Alert, AlertSeverity
+from checkout_core.domain.payment_events import PaymentEventKind
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import CurrencyMismatch, PaymentError, WebhookRejected
@@ -42,6 +43,8 @@ class WebhookOutcome:
     status: InboxStatus
     duplicate: bool = False
     detail: str | None = None
+    payment: PaymentEventKind | None = None
+    """What the delivery did to its payment, when it was applied (captured, failed...)."""
 
 
 @frozen
@@ -101,7 +104,13 @@ class WebhookHandler:
             return outcome(
                 InboxStatus.IGNORED, f"{change.outcome}: the payment is {change.payment.status}"
             )
-        return outcome(InboxStatus.APPLIED)
+        return WebhookOutcome(
+            event.provider,
+            event.event_id,
+            event.type,
+            InboxStatus.APPLIED,
+            payment=event.payment_event.kind,
+        )
 
     def _payment_of(self, event: WebhookEvent, uow: UnitOfWork) -> Payment | None:
         payments = uow.payments

@@ -43,6 +43,7 @@ def test_a_captured_payment_marks_the_order_paid_and_queues_order_paid(world: Wo
         )
     )
     assert (outcome.status, outcome.duplicate) == (InboxStatus.APPLIED, False)
+    assert outcome.payment is PaymentEventKind.CAPTURED
     assert world.store.orders[receipt.order_token].status is OrderStatus.PAID
     assert world.events() == ["order.paid"]
 
@@ -75,7 +76,7 @@ def test_a_second_capture_event_with_another_id_changes_nothing(world: World) ->
             world, "evt_2", PaymentEventKind.CAPTURED, receipt.provider_ref, amount=receipt.total
         )
     )
-    assert again.status is InboxStatus.IGNORED
+    assert (again.status, again.payment) == (InboxStatus.IGNORED, None)
     assert world.events() == ["order.paid"]
 
 
