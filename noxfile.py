@@ -31,7 +31,7 @@ def _install(session: nox.Session, *groups: str, project: str | None = ".") -> N
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (the SQL adapter's on SQLite and PostgreSQL too)."""
-    _install(session, "tests", project=".[postgres,razorpay,stripe,redis,fastapi]")
+    _install(session, "tests", project=".[postgres,razorpay,stripe,redis,fastapi,reports]")
     _ensure_chromium(session)
     session.run("pytest", *session.posargs)
 
@@ -59,7 +59,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """Type-check the package, the tests and the benchmarks with mypy --strict."""
-    _install(session, "typing", "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
+    _install(
+        session, "typing", "bench", project=".[postgres,razorpay,stripe,redis,fastapi,reports]"
+    )
     session.run("mypy", *session.posargs)
 
 
@@ -83,13 +85,20 @@ def bench(session: nox.Session) -> None:
     api.py the one at CHECKOUT_BENCH_HTTP_REDIS_URL (by default database 12) and the load
     generator wrk (Debian's package ``wrk``).
     """
-    _install(session, "bench", project=".[postgres,razorpay,stripe,redis,fastapi]")
+    _install(session, "bench", project=".[postgres,razorpay,stripe,redis,fastapi,reports]")
     session.run("python", "benchmarks/pricing.py", *session.posargs)
     session.run("python", "benchmarks/flow.py", *session.posargs)
     session.run("python", "benchmarks/webhooks.py", *session.posargs)
     session.run("python", "benchmarks/cache.py", *session.posargs)
     session.run("python", "benchmarks/fulfilment.py", *session.posargs)
     session.run("python", "benchmarks/api.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation with mkdocs; any warning fails the build."""
+    _install(session, "docs", project=".[postgres,razorpay,stripe,redis,fastapi,reports]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
 @nox.session
