@@ -138,6 +138,19 @@ class CartRepository(Protocol):
         """Delete up to ``limit`` expired or converted carts that expired before ``cutoff``."""
         ...
 
+    def count_abandoned(self, since: datetime, until: datetime) -> dict[str | None, int]:
+        """Carts left without an order whose expiry fell in ``[since, until)``, by sale slug.
+
+        Active carts past their expiry count too (the cleanup may not have
+        marked them yet); ``None`` counts the carts of no sale. One
+        aggregate query, whatever the number of carts.
+        """
+        ...
+
+    def count_converted_without_order(self, since: datetime) -> int:
+        """Carts marked ordered, expiring at or after ``since``, that no order was made from."""
+        ...
+
 
 class OrderRepository(Protocol):
     """Orders, by token and by the cart they came from."""
@@ -179,6 +192,30 @@ class OrderRepository(Protocol):
         """Store the new state of an order that exists."""
         ...
 
+    def lock_stale_unpaid(
+        self, updated_before: datetime, *, after: Order | None, limit: int
+    ) -> list[Order]:
+        """Lock and return up to ``limit`` unpaid orders not updated since ``updated_before``.
+
+        Unpaid is pending, awaiting payment or payment failed. The orders come
+        in ``(updated_at, token)`` order, after ``after`` (the last order of
+        the previous batch) when it is given. Orders another transaction
+        holds are skipped rather than waited for, so two runners never wait
+        on each other and never take the same order.
+        """
+        ...
+
+    def count_paid_without_capture(self, since: datetime) -> int:
+        """Orders updated since ``since`` that were paid for, with no captured payment.
+
+        Paid for: paid, completed, refunded or partially refunded, and not free.
+        """
+        ...
+
+    def count_completed_without_enrollments(self, since: datetime) -> int:
+        """Completed orders updated since ``since`` that have no enrollment."""
+        ...
+
 
 class PaymentRepository(Protocol):
     """Payments, by id, by order and by the provider's reference."""
@@ -211,6 +248,45 @@ class PaymentRepository(Protocol):
         One conditional write: when another request recorded a session first,
         that payment is returned and ``payment`` is not stored.
         """
+        ...
+
+    def unsettled(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """Up to ``limit`` payments of ``provider`` with a session and no money taken yet.
+
+        That is created, authorized or failed, with a provider reference,
+        last changed in ``[changed_from, changed_before)``; in
+        ``(updated_at, id)`` order, after ``after`` (the last payment of the
+        previous batch) when it is given. Nothing is locked.
+        """
+        ...
+
+    def sessionless(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """Up to ``limit`` new payments of ``provider`` whose session was never recorded.
+
+        Only those whose order still waits for payment (pending or awaiting
+        it), last changed in ``[changed_from, changed_before)``; in
+        ``(updated_at, id)`` order after ``after``, as :meth:`unsettled`.
+        """
+        ...
+
+    def count_without_order(self, since: datetime) -> int:
+        """Payments created since ``since`` whose order does not exist."""
         ...
 
 
@@ -322,6 +398,14 @@ class Outbox(Protocol):
 
     def append(self, event: DomainEvent) -> None:
         """Queue ``event``; it is published only if the transaction commits."""
+        ...
+
+    def count_unsent(self, occurred_before: datetime) -> int:
+        """Events that occurred before ``occurred_before`` and were never relayed.
+
+        An outbox read by its consumers directly (no relay) has nothing to
+        relay, and answers 0.
+        """
         ...
 
 

@@ -335,6 +335,17 @@ class _OrdersThatFailOnceWritten:
     def update(self, order: Order) -> None:
         self._real.update(order)
 
+    def lock_stale_unpaid(
+        self, updated_before: datetime, *, after: Order | None, limit: int
+    ) -> list[Order]:
+        return self._real.lock_stale_unpaid(updated_before, after=after, limit=limit)
+
+    def count_paid_without_capture(self, since: datetime) -> int:
+        return self._real.count_paid_without_capture(since)
+
+    def count_completed_without_enrollments(self, since: datetime) -> int:
+        return self._real.count_completed_without_enrollments(since)
+
 
 class _FailingUnitOfWork:
     """The real unit of work in every respect but its failing order repository."""

@@ -105,7 +105,7 @@ def test_alembic_upgrade_head_from_a_clone_migrates_the_database_of_the_environm
     current = _alembic("current", url=url)
 
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "0001" in current.stdout
+    assert "0002 (head)" in current.stdout
     engine = make_engine(url)
     try:
         assert _tables(engine) == TABLES
@@ -123,5 +123,5 @@ def test_alembic_without_a_database_url_says_which_variable_to_set() -> None:
 def test_the_migration_history_is_one_line_from_nothing_to_head() -> None:
     scripts = ScriptDirectory.from_config(alembic_config())
 
-    assert scripts.get_heads() == ["0001"]
-    assert [script.revision for script in scripts.walk_revisions()] == ["0001"]
+    assert scripts.get_heads() == ["0002"]
+    assert [script.revision for script in scripts.walk_revisions()] == ["0002", "0001"]

@@ -15,7 +15,8 @@ programming error, not a business outcome.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from attrs import evolve, frozen
@@ -27,7 +28,7 @@ from checkout_core.domain.enrollments import Enrollment
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord, IdempotencyState
 from checkout_core.domain.orders import Order, OrderStatus
-from checkout_core.domain.payments import Payment
+from checkout_core.domain.payments import Payment, PaymentStatus
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import (
     CartNotActive,
@@ -48,6 +49,28 @@ __all__ = [
 ]
 
 _SWEPT_CART_STATES = frozenset({CartStatus.EXPIRED, CartStatus.CONVERTED})
+_ABANDONED_CART_STATES = frozenset({CartStatus.ACTIVE, CartStatus.EXPIRED})
+_UNPAID_ORDER_STATES = frozenset(
+    {OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAYMENT_FAILED}
+)
+_PAID_ORDER_STATES = frozenset({
+    OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED,
+})  # fmt: skip
+_WAITING_ORDER_STATES = frozenset({OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT})
+_UNSETTLED_PAYMENT_STATES = frozenset(
+    {PaymentStatus.CREATED, PaymentStatus.AUTHORIZED, PaymentStatus.FAILED}
+)
+
+
+def _payments_after(
+    payments: Iterable[Payment], after: Payment | None, limit: int
+) -> list[Payment]:
+    """The first ``limit`` of ``payments`` in ``(updated_at, id)`` order, after ``after``."""
+    ordered = sorted(payments, key=lambda payment: (payment.updated_at, payment.id))
+    if after is not None:
+        cursor = (after.updated_at, after.id)
+        ordered = [payment for payment in ordered if (payment.updated_at, payment.id) > cursor]
+    return ordered[: max(limit, 0)]
 
 
 @frozen
@@ -115,6 +138,27 @@ class InMemoryCartRepository:
             self._tx.delete(carts, token)
         return len(tokens)
 
+    def count_abandoned(self, since: datetime, until: datetime) -> dict[str | None, int]:
+        """Active or expired carts whose expiry fell in ``[since, until)``, by sale slug."""
+        return dict(
+            Counter(
+                cart.sale_slug
+                for cart in self._tx.store.carts.values()
+                if cart.status in _ABANDONED_CART_STATES and since <= cart.expires_at < until
+            )
+        )
+
+    def count_converted_without_order(self, since: datetime) -> int:
+        """Converted carts expiring at or after ``since`` that no order was made from."""
+        store = self._tx.store
+        return sum(
+            1
+            for token, cart in store.carts.items()
+            if cart.status is CartStatus.CONVERTED
+            and cart.expires_at >= since
+            and token not in store.order_tokens_by_cart
+        )
+
 
 @frozen
 class InMemoryOrderRepository:
@@ -169,6 +213,54 @@ class InMemoryOrderRepository:
         if stored.cart_token != order.cart_token:
             raise ValueError(f"order {order.token} cannot move to another cart")
         self._tx.put(orders, order.token, order)
+
+    def lock_stale_unpaid(
+        self, updated_before: datetime, *, after: Order | None, limit: int
+    ) -> list[Order]:
+        """Unpaid orders not updated since ``updated_before``, in ``(updated_at, token)`` order.
+
+        The transaction holds the whole store, so there is nothing to skip.
+        """
+        ordered = sorted(
+            (
+                order
+                for order in self._tx.store.orders.values()
+                if order.status in _UNPAID_ORDER_STATES and order.updated_at < updated_before
+            ),
+            key=lambda order: (order.updated_at, order.token),
+        )
+        if after is not None:
+            cursor = (after.updated_at, after.token)
+            ordered = [order for order in ordered if (order.updated_at, order.token) > cursor]
+        return ordered[: max(limit, 0)]
+
+    def count_paid_without_capture(self, since: datetime) -> int:
+        """Orders paid for, updated since ``since``, none of whose payments was captured."""
+        store = self._tx.store
+
+        def captured(order_token: str) -> bool:
+            ids = store.payment_ids_by_order.get(order_token, ())
+            return any(store.payments[payment_id].is_captured for payment_id in ids)
+
+        return sum(
+            1
+            for order in store.orders.values()
+            if order.status in _PAID_ORDER_STATES
+            and order.requires_payment
+            and order.updated_at >= since
+            and not captured(order.token)
+        )
+
+    def count_completed_without_enrollments(self, since: datetime) -> int:
+        """Completed orders updated since ``since`` without an enrollment."""
+        store = self._tx.store
+        return sum(
+            1
+            for order in store.orders.values()
+            if order.status is OrderStatus.COMPLETED
+            and order.updated_at >= since
+            and not store.enrollment_keys_by_order.get(order.token)
+        )
 
 
 @frozen
@@ -237,6 +329,62 @@ class InMemoryPaymentRepository:
             return stored
         self.update(payment)
         return payment
+
+    def unsettled(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """Payments with a session and no money taken, changed in the window, after ``after``."""
+        candidates = (
+            payment
+            for payment in self._tx.store.payments.values()
+            if payment.provider == provider
+            and payment.status in _UNSETTLED_PAYMENT_STATES
+            and payment.provider_ref is not None
+            and changed_from <= payment.updated_at < changed_before
+        )
+        return _payments_after(candidates, after, limit)
+
+    def sessionless(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """New payments without a session whose order waits, changed in the window."""
+        store = self._tx.store
+
+        def waiting(order_token: str) -> bool:
+            order = store.orders.get(order_token)
+            return order is not None and order.status in _WAITING_ORDER_STATES
+
+        candidates = (
+            payment
+            for payment in store.payments.values()
+            if payment.provider == provider
+            and payment.status is PaymentStatus.CREATED
+            and payment.provider_ref is None
+            and changed_from <= payment.updated_at < changed_before
+            and waiting(payment.order_token)
+        )
+        return _payments_after(candidates, after, limit)
+
+    def count_without_order(self, since: datetime) -> int:
+        """Payments created since ``since`` whose order is not stored."""
+        store = self._tx.store
+        return sum(
+            1
+            for payment in store.payments.values()
+            if payment.created_at >= since and payment.order_token not in store.orders
+        )
 
     def _check_ref_free(self, payment: Payment) -> None:
         if payment.provider_ref is None:
@@ -465,3 +613,8 @@ class InMemoryOutbox:
         """Queue ``event``; a rollback takes it out again."""
         store = self._tx.store
         self._tx.put(store.outbox, store.next_outbox_position(), event)
+
+    def count_unsent(self, occurred_before: datetime) -> int:
+        """0: the in-memory queue reads this outbox itself, so nothing waits for a relay."""
+        del occurred_before
+        return 0

@@ -5,9 +5,17 @@ Build them all at once with :meth:`Checkout.build`.
 
 from __future__ import annotations
 
-from checkout_core.services.carts import AuthService, CartAccess, CartCleanup, CartService
+from checkout_core.services.carts import (
+    AbandonedCarts,
+    AuthService,
+    CartAccess,
+    CartCleanup,
+    CartService,
+    SaleAbandonment,
+)
 from checkout_core.services.checkout import Checkout
 from checkout_core.services.discounts import CouponApplied, DiscountService
+from checkout_core.services.expiry import OrderExpiry
 from checkout_core.services.fulfilment import (
     AnalyticsService,
     EnrollmentService,
@@ -15,9 +23,11 @@ from checkout_core.services.fulfilment import (
 )
 from checkout_core.services.idempotency import IdempotencyService
 from checkout_core.services.orders import OrderService
+from checkout_core.services.orphans import OrphanReport
 from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.receipts import OrderPlaced, OrderReceipt
+from checkout_core.services.reconciliation import PaymentReconciliation, ReconciliationService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler, WebhookOutcome
 from checkout_core.services.workers import (
@@ -28,6 +38,7 @@ from checkout_core.services.workers import (
 )
 
 __all__ = [
+    "AbandonedCarts",
     "AlertService",
     "AnalyticsService",
     "AuthService",
@@ -44,12 +55,17 @@ __all__ = [
     "HandlerOutcome",
     "IdempotencyService",
     "NotificationService",
+    "OrderExpiry",
     "OrderPlaced",
     "OrderReceipt",
     "OrderService",
+    "OrphanReport",
+    "PaymentReconciliation",
     "PaymentService",
     "PricingService",
+    "ReconciliationService",
     "RetryWorker",
+    "SaleAbandonment",
     "WebhookHandler",
     "WebhookOutcome",
 ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Final
 
 from attrs import frozen
 
@@ -13,7 +15,18 @@ from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 
-__all__ = ["AuthService", "CartAccess", "CartCleanup", "CartService", "authorize"]
+__all__ = [
+    "AbandonedCarts",
+    "AuthService",
+    "CartAccess",
+    "CartCleanup",
+    "CartService",
+    "SaleAbandonment",
+    "authorize",
+]
+
+_DAY: Final = timedelta(days=1)
+_WEEK: Final = timedelta(days=7)
 
 
 def authorize(cart: Cart, user_id: str | None) -> Cart:
@@ -42,6 +55,31 @@ class CartCleanup:
 
     expired: int
     deleted: int
+
+
+@frozen
+class SaleAbandonment:
+    """Carts of one sale (``None``: of no sale) left without an order, by how recently."""
+
+    sale_slug: str | None
+    last_day: int
+    last_week: int
+
+
+@frozen
+class AbandonedCarts:
+    """Carts whose time ran out without an order, in the 24 hours and the 7 days before ``at``.
+
+    Counted by the cart's expiry. Their value is not given: a cart stores
+    offerings and periods, not prices, and pricing each one again is not
+    worth a report.
+    """
+
+    at: datetime
+    last_day: int
+    last_week: int
+    by_sale: tuple[SaleAbandonment, ...]
+    """One entry per sale with abandoned carts in the week, the carts of no sale first."""
 
 
 @frozen
@@ -115,21 +153,33 @@ class CartService:
             cache.invalidate(cart.token)
 
     @checked
-    def cleanup_expired(self, *, batch_size: int = 1000) -> CartCleanup:
+    def cleanup_expired(
+        self, *, batch_size: int = 1000, on_progress: Callable[[int], None] | None = None
+    ) -> CartCleanup:
         """Mark carts past their expiry as expired, and delete those past retention.
 
         Works in batches of ``batch_size``, each its own transaction, so memory
         stays bounded and other writers are never held up for long.
+        ``on_progress`` is told how many carts each batch expired or deleted.
         """
         now = self.ports.clock.now()
         cutoff = now - self.settings.cart_retention
-        expired = self._in_batches(lambda uow: uow.carts.expire_stale(now, batch_size), batch_size)
+        expired = self._in_batches(
+            lambda uow: uow.carts.expire_stale(now, batch_size), batch_size, on_progress
+        )
         deleted = self._in_batches(
-            lambda uow: uow.carts.delete_expired_before(cutoff, batch_size), batch_size
+            lambda uow: uow.carts.delete_expired_before(cutoff, batch_size),
+            batch_size,
+            on_progress,
         )
         return CartCleanup(expired=expired, deleted=deleted)
 
-    def _in_batches(self, batch: Callable[[UnitOfWork], int], batch_size: int) -> int:
+    def _in_batches(
+        self,
+        batch: Callable[[UnitOfWork], int],
+        batch_size: int,
+        on_progress: Callable[[int], None] | None,
+    ) -> int:
         """Run ``batch`` in transactions of its own until one does less than a full batch."""
         done = 0
         while True:
@@ -137,8 +187,28 @@ class CartService:
                 count = batch(uow)
                 uow.commit()
             done += count
+            if on_progress is not None:
+                on_progress(count)
             if count < batch_size:
                 return done
+
+    @checked
+    def abandoned_statistics(self, now: datetime) -> AbandonedCarts:
+        """The carts left without an order in the day and the week before ``now``, by sale.
+
+        Two aggregate queries, whatever the number of carts.
+        """
+        with self.ports.unit_of_work() as uow:
+            day = uow.carts.count_abandoned(now - _DAY, now)
+            week = uow.carts.count_abandoned(now - _WEEK, now)
+        # None (no sale) sorts before every slug.
+        slugs = sorted(week, key=lambda slug: (slug is not None, slug or ""))
+        return AbandonedCarts(
+            at=now,
+            last_day=sum(day.values()),
+            last_week=sum(week.values()),
+            by_sale=tuple(SaleAbandonment(slug, day.get(slug, 0), week[slug]) for slug in slugs),
+        )
 
     @checked
     def list_offerings(self) -> list[Offering]:

@@ -15,6 +15,7 @@ from checkout_core.services.idempotency import IdempotencyService
 from checkout_core.services.orders import OrderService
 from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
+from checkout_core.services.reconciliation import ReconciliationService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler
 from checkout_core.services.workers import AlertService, EnrollmentWorker
@@ -50,6 +51,7 @@ class Checkout:
     webhooks: WebhookHandler
     alerts: AlertService
     fulfilment: EnrollmentWorker
+    reconciliation: ReconciliationService
 
     @classmethod
     def build(cls, ports: CheckoutPorts, settings: CheckoutSettings | None = None) -> Checkout:
@@ -85,4 +87,5 @@ class Checkout:
             webhooks=WebhookHandler(ports, payments),
             alerts=AlertService(ports),
             fulfilment=EnrollmentWorker(ports, enrollments, NotificationService(ports), analytics),
+            reconciliation=ReconciliationService(ports, payments),
         )

@@ -18,19 +18,15 @@ second request for a cart already ordered gets that order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from attrs import Factory, evolve, frozen
 
 from checkout_core.domain.cart import Cart, CartStatus
 from checkout_core.domain.catalog import Offering
 from checkout_core.domain.discounts import CouponRedemption
-from checkout_core.domain.events import (
-    NotificationRequested,
-    OrderCancelled,
-    OrderCompleted,
-    OrderExpired,
-)
+from checkout_core.domain.events import NotificationRequested, OrderCompleted
 from checkout_core.domain.gateway import GatewayError
 from checkout_core.domain.idempotency import IdempotencyRecord, Replay
 from checkout_core.domain.orders import Order, OrderStatus
@@ -47,6 +43,7 @@ from checkout_core.errors import (
 from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.carts import CartService, authorize
+from checkout_core.services.expiry import OrderExpiry, end_order, expire_stale_orders
 from checkout_core.services.fulfilment import AnalyticsService, EnrollmentService
 from checkout_core.services.idempotency import Claim, IdempotencyService
 from checkout_core.services.limits import enforce
@@ -89,7 +86,7 @@ def _titles(offerings: Mapping[str, Offering]) -> dict[str, str]:
 
 @frozen
 class OrderService:
-    """Places orders from carts, and expires the ones never paid."""
+    """Places orders from carts, and expires or cancels the ones never paid."""
 
     ports: CheckoutPorts
     settings: CheckoutSettings
@@ -187,6 +184,26 @@ class OrderService:
         """
         return self._give_up(order_token, OrderStatus.CANCELLED)
 
+    @checked
+    def expire_stale(
+        self,
+        *,
+        older_than: timedelta = timedelta(hours=1),
+        batch_size: int = 500,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> OrderExpiry:
+        """Expire the unpaid orders not updated for ``older_than``, as :meth:`expire` does.
+
+        Works in batches of ``batch_size``, each its own transaction; two runs
+        at once never wait on each other nor expire an order twice. An order
+        whose payment was captured is never expired. ``on_progress`` is told
+        how many orders each batch expired.
+        """
+        updated_before = self.ports.clock.now() - older_than
+        return expire_stale_orders(
+            self.ports, updated_before, batch_size=batch_size, on_progress=on_progress
+        )
+
     def _give_up(self, order_token: str, status: OrderStatus) -> Order:
         now = self.ports.clock.now()
         with self.ports.unit_of_work() as uow:
@@ -195,15 +212,7 @@ class OrderService:
                 raise OrderNotFound(order_token)
             if order.status is status:
                 return order
-            ended = order.transition_to(status, now)
-            if ended.coupon_code is not None:
-                uow.discounts.release(ended.coupon_code, ended.token, now)
-            uow.orders.update(ended)
-            event_id = self.ports.ids.id("evt")
-            if status is OrderStatus.EXPIRED:
-                uow.outbox.append(OrderExpired.of(event_id, ended, now))
-            else:
-                uow.outbox.append(OrderCancelled.of(event_id, ended, now))
+            ended, _ = end_order(self.ports, uow, order, status, now)
             uow.commit()
         return ended
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -24,7 +25,7 @@ from sqlalchemy import (
 )
 
 from checkout_adapters.sqlalchemy.serialization import dump_lines, load_lines
-from checkout_adapters.sqlalchemy.tables import carts
+from checkout_adapters.sqlalchemy.tables import carts, orders
 from checkout_core.domain.cart import Cart, CartStatus
 
 __all__ = ["SqlCartRepository"]
@@ -53,6 +54,26 @@ _FINISHED: Final = (
     .order_by(_c.expires_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
+)
+
+# An active cart past its expiry is as abandoned as one the cleanup marked expired.
+_ABANDONED: Final = (
+    select(_c.sale_slug, func.count().label("carts"))
+    .where(
+        _c.status.in_([CartStatus.ACTIVE.value, CartStatus.EXPIRED.value]),
+        _c.expires_at >= bindparam("since"),
+        _c.expires_at < bindparam("until"),
+    )
+    .group_by(_c.sale_slug)
+)
+_CONVERTED_WITHOUT_ORDER: Final = (
+    select(func.count())
+    .select_from(carts)
+    .where(
+        _c.status == CartStatus.CONVERTED.value,
+        _c.expires_at >= bindparam("since"),
+        ~exists().where(orders.c.cart_token == _c.token),
+    )
 )
 
 
@@ -151,3 +172,13 @@ class SqlCartRepository:
         statement = _delete_finished(self._connection().dialect.name)
         result = self._connection().execute(statement, {"cutoff": cutoff, "limit": limit})
         return result.rowcount
+
+    def count_abandoned(self, since: datetime, until: datetime) -> dict[str | None, int]:
+        """Active or expired carts whose expiry fell in ``[since, until)``, by sale slug."""
+        rows = self._connection().execute(_ABANDONED, {"since": since, "until": until})
+        return {row.sale_slug: row.carts for row in rows}
+
+    def count_converted_without_order(self, since: datetime) -> int:
+        """Converted carts expiring at or after ``since`` that no order was made from."""
+        result = self._connection().execute(_CONVERTED_WITHOUT_ORDER, {"since": since})
+        return int(result.scalar_one())

@@ -10,13 +10,25 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from checkout_adapters.sqlalchemy.dialects import violates
 from checkout_adapters.sqlalchemy.serialization import dump_pricing, load_pricing
-from checkout_adapters.sqlalchemy.tables import orders
+from checkout_adapters.sqlalchemy.tables import enrollments, orders, payments
 from checkout_core.domain.orders import Order, OrderStatus
+from checkout_core.domain.payments import CAPTURED_STATES
 from checkout_core.errors import CartNotActive
 
 __all__ = ["SqlOrderRepository"]
@@ -40,6 +52,49 @@ _COMPLETE_PAID: Final = (
 _GET_BY_CART: Final = select(orders).where(_c.cart_token == bindparam("cart_token"))
 _UPDATE: Final = update(orders).where(
     _c.token == bindparam("key"), _c.cart_token == bindparam("key_cart_token")
+)
+_S = OrderStatus
+_STALE: Final = (
+    select(orders)
+    .where(
+        _c.status.in_([_S.PENDING.value, _S.AWAITING_PAYMENT.value, _S.PAYMENT_FAILED.value]),
+        _c.updated_at < bindparam("before"),
+    )
+    .order_by(_c.updated_at, _c.token)
+    .limit(bindparam("limit"))
+    # Two runners never wait on each other: each takes the orders the other has
+    # not locked. SQLite renders no FOR UPDATE; its transactions run one at a time.
+    .with_for_update(skip_locked=True)
+)
+_STALE_AFTER: Final = _STALE.where(
+    _c.updated_at >= bindparam("after_at"),
+    or_(_c.updated_at > bindparam("after_at"), _c.token > bindparam("after_token")),
+)
+_PAID_WITHOUT_CAPTURE: Final = (
+    select(func.count())
+    .select_from(orders)
+    .where(
+        _c.status.in_([
+            _S.PAID.value, _S.COMPLETED.value, _S.PARTIALLY_REFUNDED.value, _S.REFUNDED.value,
+        ]),
+        _c.total > 0,
+        _c.updated_at >= bindparam("since"),
+        ~exists().where(
+            and_(
+                payments.c.order_token == _c.token,
+                payments.c.status.in_([status.value for status in CAPTURED_STATES]),
+            )
+        ),
+    )
+)  # fmt: skip
+_COMPLETED_WITHOUT_ENROLLMENTS: Final = (
+    select(func.count())
+    .select_from(orders)
+    .where(
+        _c.status == _S.COMPLETED.value,
+        _c.updated_at >= bindparam("since"),
+        ~exists().where(enrollments.c.order_token == _c.token),
+    )
 )
 
 
@@ -138,3 +193,25 @@ class SqlOrderRepository:
         parameters = {"key": order.token, "key_cart_token": order.cart_token, **_values(order)}
         if self._connection().execute(_UPDATE, parameters).rowcount != 1:
             raise ValueError(f"order {order.token} of cart {order.cart_token[:8]}... is not stored")
+
+    def lock_stale_unpaid(
+        self, updated_before: datetime, *, after: Order | None, limit: int
+    ) -> list[Order]:
+        """Lock unpaid orders not updated since ``updated_before``, skipping locked ones."""
+        if limit <= 0:
+            return []
+        parameters: dict[str, Any] = {"before": updated_before, "limit": limit}
+        if after is not None:
+            parameters |= {"after_at": after.updated_at, "after_token": after.token}
+        statement = _STALE if after is None else _STALE_AFTER
+        return [_order(row) for row in self._connection().execute(statement, parameters)]
+
+    def count_paid_without_capture(self, since: datetime) -> int:
+        """Orders paid for, updated since ``since``, none of whose payments was captured."""
+        result = self._connection().execute(_PAID_WITHOUT_CAPTURE, {"since": since})
+        return int(result.scalar_one())
+
+    def count_completed_without_enrollments(self, since: datetime) -> int:
+        """Completed orders updated since ``since`` without an enrollment."""
+        result = self._connection().execute(_COMPLETED_WITHOUT_ENROLLMENTS, {"since": since})
+        return int(result.scalar_one())

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Final, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from checkout_adapters.sqlalchemy.serialization import dump_event, load_event
 from checkout_adapters.sqlalchemy.tables import outbox
@@ -21,6 +21,11 @@ _PENDING: Final = (
     .where(_c.sent_at.is_(None))
     .order_by(_c.id)
     .limit(bindparam("limit"))
+)
+_UNSENT: Final = (
+    select(func.count())
+    .select_from(outbox)
+    .where(_c.sent_at.is_(None), _c.occurred_at < bindparam("before"))
 )
 _MARK_SENT: Final = (
     update(outbox)
@@ -46,6 +51,16 @@ class SqlOutbox:
                 "occurred_at": event.occurred_at,
             },
         )
+
+    def count_unsent(self, occurred_before: datetime) -> int:
+        """Events that occurred before ``occurred_before`` and were never marked sent.
+
+        Read through the partial index of unsent rows. Meaningful where a
+        relay publishes the outbox: the embedded queue reads the rows
+        without ever marking them sent.
+        """
+        result = self._connection().execute(_UNSENT, {"before": occurred_before})
+        return int(result.scalar_one())
 
 
 class OutboxEntry(NamedTuple):

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from checkout_adapters.sqlalchemy.serialization import dump_strings, load_strings
-from checkout_adapters.sqlalchemy.tables import payments
+from checkout_adapters.sqlalchemy.tables import orders, payments
 from checkout_core.domain.money import Currency
+from checkout_core.domain.orders import OrderStatus
 from checkout_core.domain.payments import Payment, PaymentStatus
 
 __all__ = ["SqlPaymentRepository"]
@@ -42,6 +57,56 @@ _UPDATE: Final = update(payments).where(
     _c.id == bindparam("key"),
     _c.order_token == bindparam("key_order_token"),
     _c.provider == bindparam("key_provider"),
+)
+
+# The condition of the partial index ix_payments_unsettled, written as it is there.
+_NO_MONEY_TAKEN: Final = _c.status.in_([
+    PaymentStatus.CREATED.value, PaymentStatus.AUTHORIZED.value, PaymentStatus.FAILED.value,
+])  # fmt: skip
+_IN_WINDOW: Final = and_(
+    _c.updated_at >= bindparam("changed_from"), _c.updated_at < bindparam("changed_before")
+)
+# After the last payment of the previous batch in (updated_at, id) order. The
+# first term alone bounds the index scan; the second breaks ties on id.
+_AFTER: Final = and_(
+    _c.updated_at >= bindparam("after_at"),
+    or_(_c.updated_at > bindparam("after_at"), _c.id > bindparam("after_id")),
+)
+
+
+def _walk(conditions: ColumnElement[bool]) -> tuple[Select[Any], Select[Any]]:
+    """A batch of the payments meeting ``conditions``: the first, and one after a cursor."""
+    first = (
+        select(payments).where(conditions).order_by(_c.updated_at, _c.id).limit(bindparam("limit"))
+    )
+    return first, first.where(_AFTER)
+
+
+_UNSETTLED: Final = _walk(
+    and_(
+        _c.provider == bindparam("provider"),
+        _NO_MONEY_TAKEN,
+        _c.provider_ref.is_not(None),
+        _IN_WINDOW,
+    )
+)
+_SESSIONLESS: Final = _walk(
+    and_(
+        _c.provider == bindparam("provider"),
+        _NO_MONEY_TAKEN,
+        _c.status == PaymentStatus.CREATED.value,
+        _c.provider_ref.is_(None),
+        _IN_WINDOW,
+        exists().where(
+            orders.c.token == _c.order_token,
+            orders.c.status.in_([OrderStatus.PENDING.value, OrderStatus.AWAITING_PAYMENT.value]),
+        ),
+    )
+)
+_WITHOUT_ORDER: Final = (
+    select(func.count())
+    .select_from(payments)
+    .where(_c.created_at >= bindparam("since"), ~exists().where(orders.c.token == _c.order_token))
 )
 
 
@@ -152,3 +217,69 @@ class SqlPaymentRepository:
         if stored is None:
             raise ValueError(f"payment {payment.id} is not stored")
         return stored
+
+    def unsettled(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """Payments with a session and no money taken, changed in the window, after ``after``."""
+        return self._walk(
+            _UNSETTLED,
+            provider,
+            changed_from=changed_from,
+            changed_before=changed_before,
+            after=after,
+            limit=limit,
+        )
+
+    def sessionless(
+        self,
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        """New payments without a session whose order waits, changed in the window."""
+        return self._walk(
+            _SESSIONLESS,
+            provider,
+            changed_from=changed_from,
+            changed_before=changed_before,
+            after=after,
+            limit=limit,
+        )
+
+    def count_without_order(self, since: datetime) -> int:
+        """Payments created since ``since`` whose order is not stored."""
+        return int(self._connection().execute(_WITHOUT_ORDER, {"since": since}).scalar_one())
+
+    def _walk(  # noqa: PLR0913 - the window and the cursor of one batch
+        self,
+        statements: tuple[Select[Any], Select[Any]],
+        provider: str,
+        *,
+        changed_from: datetime,
+        changed_before: datetime,
+        after: Payment | None,
+        limit: int,
+    ) -> list[Payment]:
+        if limit <= 0:
+            return []
+        parameters: dict[str, Any] = {
+            "provider": provider,
+            "changed_from": changed_from,
+            "changed_before": changed_before,
+            "limit": limit,
+        }
+        first, following = statements
+        if after is not None:
+            parameters |= {"after_at": after.updated_at, "after_id": after.id}
+        statement = first if after is None else following
+        return [_payment(row) for row in self._connection().execute(statement, parameters)]
