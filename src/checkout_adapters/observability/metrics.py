@@ -22,6 +22,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -35,6 +36,7 @@ from checkout_core.ports import CartCache
 
 __all__ = [
     "HTTP_BUCKETS",
+    "JOB_BUCKETS",
     "WEBHOOK_BUCKETS",
     "MeteredCartCache",
     "Metrics",
@@ -65,6 +67,13 @@ a bound, so "slower than 500 ms" is exact.
 
 WEBHOOK_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Upper bounds (seconds) of the webhook-duration buckets, up to a gateway's own timeout."""
+
+JOB_BUCKETS: Final = (0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
+"""Upper bounds (seconds) of the job-duration buckets, up to the longest interval but a day.
+
+A job that takes longer than 15 minutes, the interval of cart cleanup, is
+one that may overlap its own next run: 900 s is a bound, so that is exact.
+"""
 
 _CART_CACHE: Final = "cart"
 
@@ -123,6 +132,31 @@ class Metrics:
             ["cache", "result"],
             registry=self._registry,
         )
+        self._job_runs = Counter(
+            "checkout_job_runs_total",
+            "Runs of the scheduled jobs, by job and outcome (ok, failed or skipped).",
+            ["job", "outcome"],
+            registry=self._registry,
+        )
+        self._job_durations = Histogram(
+            "checkout_job_duration_seconds",
+            "Time a job's run took, by job and outcome (skipped runs are not timed).",
+            ["job", "outcome"],
+            buckets=JOB_BUCKETS,
+            registry=self._registry,
+        )
+        self._job_items = Counter(
+            "checkout_job_items_total",
+            "Items the jobs processed (carts, payments, orders, report rows), by job.",
+            ["job"],
+            registry=self._registry,
+        )
+        self._job_last_success = Gauge(
+            "checkout_job_last_success_timestamp_seconds",
+            "When each job last finished a run without failing, in Unix seconds.",
+            ["job"],
+            registry=self._registry,
+        )
         self._pools = _PoolCollector()
         self._registry.register(self._pools)
 
@@ -176,6 +210,33 @@ class Metrics:
         """
         self._cache_requests.labels(cache, "hit")
         self._cache_requests.labels(cache, "miss")
+
+    def prepare_job(self, job: str) -> None:
+        """Expose a job's series at zero before its first run.
+
+        An alert on failed runs, or on a last success too long ago, needs
+        the series to exist from the start to see nothing happen.
+        """
+        for outcome in ("ok", "failed", "skipped"):
+            self._job_runs.labels(job, outcome)
+        self._job_items.labels(job)
+
+    def observe_job(
+        self, job: str, *, outcome: str, seconds: float, items: int, finished_at: float
+    ) -> None:
+        """Record a run of ``job`` that ended with ``outcome`` after ``seconds``.
+
+        ``items`` is what it processed; ``finished_at`` (Unix seconds) is its
+        last success when the outcome is ``"ok"``. A skipped run (another
+        instance held the job's lock) is counted, not timed.
+        """
+        self._job_runs.labels(job, outcome).inc()
+        if outcome == "skipped":
+            return
+        self._job_durations.labels(job, outcome).observe(seconds)
+        self._job_items.labels(job).inc(items)
+        if outcome == "ok":
+            self._job_last_success.labels(job).set(finished_at)
 
     def watch_pool(self, engine: Engine, name: str = "default") -> None:
         """Report the use of ``engine``'s connection pool as the pool named ``name``.
