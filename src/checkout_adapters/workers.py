@@ -29,10 +29,7 @@ from datetime import timedelta
 from types import FrameType
 from typing import Final, NoReturn
 
-from redis import Redis
-
 from checkout_adapters.memory import LogAlertSink, LogAnalyticsTracker, LogNotificationSender
-from checkout_adapters.redis.streams import RedisStreamQueue
 from checkout_adapters.relay import OutboxRelay
 from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_adapters.system import RandomIds, SystemClock
@@ -175,6 +172,11 @@ def run_worker_process(  # noqa: PLR0913 - what a process needs, passed across s
     are (by default the log's). With ``relay`` the process publishes the
     outbox to the stream too. Returns how many deliveries it handled.
     """
+    # redis is an extra: the loop alone (a served app's worker thread) runs without it.
+    from redis import Redis  # noqa: PLC0415
+
+    from checkout_adapters.redis.streams import RedisStreamQueue  # noqa: PLC0415
+
     clock = SystemClock()
     # A loop holds one connection at a time: a small pool lets many workers share a server.
     engine = make_engine(database_url, pool_size=1, max_overflow=1)
