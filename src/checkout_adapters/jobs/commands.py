@@ -152,7 +152,9 @@ def scheduler(
             chosen,
             clock,
             run_at_start=run_at_start,
-            on_run=lambda run: click.echo(describe(run)),
+            on_run=lambda run: click.echo(
+                f"{run.started_at:%Y-%m-%dT%H:%M:%S.%fZ} {describe(run)}"
+            ),
         )
         runs = loop.run(threading.Event())
     click.echo(f"scheduler stopped after {len(runs)} runs")

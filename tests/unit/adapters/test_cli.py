@@ -65,3 +65,40 @@ def test_the_command_reports_its_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "version" in result.output
+
+
+def test_jobs_list_names_every_job_with_its_interval() -> None:
+    result = CliRunner().invoke(main, ["jobs", "list"])
+    assert result.exit_code == 0
+    intervals = {
+        line.split()[0]: " ".join(line.split()[2:4]) for line in result.output.splitlines()
+    }
+    assert intervals == {
+        "carts.cleanup": "15 min",
+        "payments.reconcile": "30 min",
+        "orders.sync": "1 h",
+        "reports.daily": "1 d",
+    }
+
+
+def test_an_unknown_job_is_refused_with_the_names_of_the_known_ones() -> None:
+    result = CliRunner().invoke(main, ["jobs", "run", "carts.clean"])
+    assert result.exit_code == 2
+    assert "there is no job 'carts.clean'; the jobs are: carts.cleanup, payments.reconcile" in (
+        result.output
+    )
+
+
+def test_the_scheduler_refuses_an_interval_that_is_not_a_positive_number() -> None:
+    result = CliRunner().invoke(main, ["scheduler", "--every", "carts.cleanup=soon"])
+    assert result.exit_code == 2
+    assert "'carts.cleanup=soon' is not NAME=SECONDS" in result.output
+    unknown = CliRunner().invoke(main, ["scheduler", "--only", "nightly"])
+    assert "there is no job 'nightly'" in unknown.output
+
+
+def test_dlq_replay_wants_ids_or_all_and_not_both() -> None:
+    for arguments in ([], ["1", "--all"]):
+        result = CliRunner().invoke(main, ["dlq", "replay", *arguments])
+        assert result.exit_code == 2
+        assert "name the dead letters to replay" in result.output
