@@ -71,6 +71,7 @@ from tests.contract.catalog import CatalogContract, CatalogFactory
 from tests.contract.idempotency_cache import IdempotencyCacheContract
 from tests.contract.limits import RateLimiterContract
 from tests.contract.lock import LockContract
+from tests.contract.operations import OperationsContract
 from tests.contract.queue import MessageQueueContract, Publish, make_event
 from tests.contract.unit_of_work import (
     INR,
@@ -102,6 +103,15 @@ class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture
     def read_outbox(self, store: InMemoryStore) -> OutboxReader:
         return lambda: [(event.name, event.event_id) for event in store.outbox_events()]
+
+
+class TestInMemoryOperations(OperationsContract):
+    # The in-memory queue reads the outbox itself: nothing ever waits for a relay.
+    relays_outbox = False
+
+    @pytest.fixture
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory(InMemoryStore())
 
 
 class TestInMemoryQueue(MessageQueueContract):

@@ -111,3 +111,39 @@ def test_cleanup_expires_stale_carts_and_deletes_those_past_retention(world: Wor
     world.cache.invalidate(fresh.token)
     assert isinstance(refused(world.checkout.carts.get_cart(stale.token)), CartNotFound)
     assert ok(world.checkout.carts.get_cart(fresh.token)).status is CartStatus.EXPIRED
+
+
+def test_cleanup_tells_its_progress_after_each_batch(world: World) -> None:
+    for _ in range(3):
+        world.seed_cart()
+    world.clock.advance(timedelta(hours=25))
+    progress: list[int] = []
+
+    cleanup = ok(world.checkout.carts.cleanup_expired(batch_size=2, on_progress=progress.append))
+
+    assert (cleanup.expired, cleanup.deleted) == (3, 0)
+    # Two batches expire carts; one finds none to delete.
+    assert progress == [2, 1, 0]
+
+
+def test_abandoned_carts_are_counted_by_sale_over_the_day_and_the_week(world: World) -> None:
+    world.seed_cart()
+    world.clock.advance(timedelta(days=3))
+    world.seed_cart()
+    world.seed_cart(sale=False)
+    ordered = world.seed_cart()
+    ok(world.checkout.orders.create_from_cart(ordered.token, "key-1", "user_a"))
+    world.seed_cart()
+    world.clock.advance(timedelta(hours=30))
+    ok(world.checkout.carts.cleanup_expired())
+    world.seed_cart()
+    world.clock.advance(timedelta(hours=25))
+
+    # At now: the first cart expired 4 days ago, three 1 day and 7 hours ago, the last one hour ago.
+    stats = ok(world.checkout.carts.abandoned_statistics(world.clock.now()))
+
+    assert (stats.at, stats.last_day, stats.last_week) == (world.clock.now(), 1, 5)
+    assert [(sale.sale_slug, sale.last_day, sale.last_week) for sale in stats.by_sale] == [
+        (None, 0, 1),
+        ("summer2024", 1, 4),
+    ]

@@ -1,0 +1,319 @@
+"""The contract of the repositories' queries for the scheduled jobs, on every store.
+
+An adapter's test module subclasses :class:`OperationsContract` (under a
+name starting with ``Test``), provides the fixture ``uow_factory`` over an
+empty store and says with ``relays_outbox`` whether its outbox waits for a
+relay (SQL) or is read by its consumers directly (memory).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+import attrs
+import pytest
+
+from checkout_core.domain.cart import CartStatus
+from checkout_core.domain.enrollments import Enrollment
+from checkout_core.domain.events import OrderCompleted
+from checkout_core.domain.orders import Order, OrderStatus
+from checkout_core.domain.payment_events import PaymentEvent
+from checkout_core.domain.payments import Payment
+from checkout_core.ports import UnitOfWork, UnitOfWorkFactory
+from tests.contract.unit_of_work import (
+    NOW,
+    make_cart,
+    make_enrollment,
+    make_order,
+    make_payment,
+    read,
+    write,
+)
+
+__all__ = ["OperationsContract"]
+
+_MINUTE = timedelta(minutes=1)
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+
+
+def _order(token: str, status: OrderStatus, at: datetime) -> Order:
+    """An order of its own cart, in ``status`` since ``at``."""
+    order = make_order(token, cart_token=f"cart_of_{token}")
+    return attrs.evolve(order, status=status, updated_at=at)
+
+
+def _payment(
+    payment_id: str,
+    order_token: str,
+    *,
+    at: datetime,
+    ref: str | None = None,
+    provider: str = "fake",
+) -> Payment:
+    """A new payment created at ``at``, with the session ``ref`` when given."""
+    payment = attrs.evolve(make_payment(payment_id, order_token=order_token), provider=provider)
+    payment = attrs.evolve(payment, created_at=at, updated_at=at)
+    return payment if ref is None else payment.attach_session(ref, at)
+
+
+def _store(uow: UnitOfWork, *records: Order | Payment) -> None:
+    for record in records:
+        if isinstance(record, Order):
+            uow.carts.add(make_cart(record.cart_token, status=CartStatus.CONVERTED))
+            uow.orders.add(record)
+        else:
+            uow.payments.add(record)
+
+
+def _ids(payments: list[Payment]) -> list[str]:
+    return [payment.id for payment in payments]
+
+
+class OperationsContract:
+    """What every store answers to the jobs' queries, proved on a fresh store per test."""
+
+    relays_outbox: ClassVar[bool]
+
+    @pytest.fixture
+    def uow_factory(self) -> UnitOfWorkFactory:
+        """Units of work over an empty store; every subclass provides it."""
+        raise NotImplementedError
+
+    # Payments to reconcile.
+
+    def test_unsettled_payments_are_those_with_a_session_and_no_money_in_the_window(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        old = NOW - 2 * _HOUR
+        captured = _payment("pay_captured", "ord_1", at=old, ref="ref_c")
+        captured = captured.apply(PaymentEvent.captured(captured.amount, old)).payment
+        failed = _payment("pay_failed", "ord_1", at=old, ref="ref_f")
+        failed = failed.apply(PaymentEvent.failed(old, "card_declined")).payment
+        authorized = _payment("pay_auth", "ord_1", at=old, ref="ref_a")
+        authorized = authorized.apply(PaymentEvent.authorized(old)).payment
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_1", OrderStatus.AWAITING_PAYMENT, old),
+                _payment("pay_open", "ord_1", at=old, ref="ref_o"),
+                authorized,
+                failed,
+                captured,
+                _payment("pay_no_session", "ord_1", at=old),
+                _payment("pay_other", "ord_1", at=old, ref="ref_x", provider="razorpay"),
+                _payment("pay_recent", "ord_1", at=NOW, ref="ref_r"),
+                _payment("pay_ancient", "ord_1", at=NOW - 2 * _DAY, ref="ref_z"),
+            ),
+        )
+
+        found = read(
+            uow_factory,
+            lambda uow: uow.payments.unsettled(
+                "fake", changed_from=NOW - _DAY, changed_before=NOW - _HOUR, after=None, limit=10
+            ),
+        )
+
+        assert _ids(found) == ["pay_auth", "pay_failed", "pay_open"]
+        assert found[2] == _payment("pay_open", "ord_1", at=old, ref="ref_o")
+
+    def test_unsettled_payments_come_in_batches_by_time_then_id(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # Two share an instant: the id breaks the tie, and the cursor must not skip either.
+        times = {"pay_c": 3, "pay_a": 1, "pay_b2": 2, "pay_b1": 2, "pay_d": 4}
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_1", OrderStatus.AWAITING_PAYMENT, NOW),
+                *(
+                    _payment(pid, "ord_1", at=NOW - _DAY + minutes * _MINUTE, ref=f"ref_{pid}")
+                    for pid, minutes in times.items()
+                ),
+            ),
+        )
+        batches: list[list[str]] = []
+        after: Payment | None = None
+        while True:
+            batch = read(
+                uow_factory,
+                lambda uow, after=after: uow.payments.unsettled(  # type: ignore[misc]
+                    "fake", changed_from=NOW - _DAY, changed_before=NOW, after=after, limit=2
+                ),
+            )
+            batches.append(_ids(batch))
+            if len(batch) < 2:
+                break
+            after = batch[-1]
+
+        assert batches == [["pay_a", "pay_b1"], ["pay_b2", "pay_c"], ["pay_d"]]
+
+    def test_sessionless_payments_are_new_ones_without_a_session_whose_order_waits(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        at = NOW - _HOUR
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_waiting", OrderStatus.AWAITING_PAYMENT, at),
+                _order("ord_expired", OrderStatus.EXPIRED, at),
+                _payment("pay_1", "ord_waiting", at=at),
+                _payment("pay_2", "ord_waiting", at=at, ref="ref_2"),
+                _payment("pay_3", "ord_expired", at=at),
+                _payment("pay_4", "ord_waiting", at=NOW),
+            ),
+        )
+
+        found = read(
+            uow_factory,
+            lambda uow: uow.payments.sessionless(
+                "fake", changed_from=NOW - _DAY, changed_before=NOW - _MINUTE, after=None, limit=10
+            ),
+        )
+
+        assert _ids(found) == ["pay_1"]
+
+    def test_payments_without_an_order_are_counted_since_a_time(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_1", OrderStatus.AWAITING_PAYMENT, NOW),
+                _payment("pay_1", "ord_1", at=NOW),
+                _payment("pay_lost", "ord_gone", at=NOW),
+                _payment("pay_old", "ord_gone", at=NOW - 2 * _DAY),
+            ),
+        )
+
+        assert read(uow_factory, lambda uow: uow.payments.count_without_order(NOW - _DAY)) == 1
+
+    # Orders to expire.
+
+    def test_stale_unpaid_orders_are_locked_in_batches_oldest_first(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        stale = NOW - 2 * _HOUR
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_b", OrderStatus.AWAITING_PAYMENT, stale),
+                _order("ord_a", OrderStatus.AWAITING_PAYMENT, stale),
+                _order("ord_failed", OrderStatus.PAYMENT_FAILED, stale + _MINUTE),
+                _order("ord_pending", OrderStatus.PENDING, stale - _MINUTE),
+                _order("ord_fresh", OrderStatus.AWAITING_PAYMENT, NOW),
+                _order("ord_paid", OrderStatus.PAID, stale),
+                _order("ord_expired", OrderStatus.EXPIRED, stale),
+            ),
+        )
+
+        with uow_factory() as uow:
+            first = uow.orders.lock_stale_unpaid(NOW - _HOUR, after=None, limit=2)
+            rest = uow.orders.lock_stale_unpaid(NOW - _HOUR, after=first[-1], limit=10)
+
+        assert [order.token for order in first] == ["ord_pending", "ord_a"]
+        assert [order.token for order in rest] == ["ord_b", "ord_failed"]
+        assert rest[1] == _order("ord_failed", OrderStatus.PAYMENT_FAILED, stale + _MINUTE)
+
+    def test_paid_orders_without_a_captured_payment_are_counted(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        captured = _payment("pay_1", "ord_ok", at=NOW, ref="ref_1")
+        captured = captured.apply(PaymentEvent.captured(captured.amount, NOW)).payment
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_ok", OrderStatus.PAID, NOW),
+                captured,
+                _order("ord_unbacked", OrderStatus.COMPLETED, NOW),
+                _payment("pay_2", "ord_unbacked", at=NOW, ref="ref_2"),
+                _order("ord_bare", OrderStatus.PAID, NOW),
+                _order("ord_waiting", OrderStatus.AWAITING_PAYMENT, NOW),
+                _order("ord_old", OrderStatus.PAID, NOW - 2 * _DAY),
+            ),
+        )
+
+        assert read(uow_factory, lambda uow: uow.orders.count_paid_without_capture(NOW - _DAY)) == 2
+
+    def test_completed_orders_without_enrollments_are_counted(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        enrollment: Enrollment = make_enrollment("enr_1", "int_123", order_token="ord_enrolled")
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_enrolled", OrderStatus.COMPLETED, NOW),
+                _order("ord_empty", OrderStatus.COMPLETED, NOW),
+                _order("ord_paid", OrderStatus.PAID, NOW),
+                _order("ord_old", OrderStatus.COMPLETED, NOW - 2 * _DAY),
+            ),
+            lambda uow: uow.enrollments.add_missing([enrollment]),
+        )
+
+        counted = read(
+            uow_factory, lambda uow: uow.orders.count_completed_without_enrollments(NOW - _DAY)
+        )
+
+        assert counted == 1
+
+    # Carts.
+
+    def test_abandoned_carts_are_counted_by_sale_over_a_window_of_expiry(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        carts = [
+            make_cart("active_past", expires_at=NOW - _HOUR),
+            make_cart("marked", expires_at=NOW - 2 * _HOUR, status=CartStatus.EXPIRED),
+            attrs.evolve(make_cart("no_sale", expires_at=NOW - _HOUR), sale_slug=None),
+            make_cart("ordered", expires_at=NOW - _HOUR, status=CartStatus.CONVERTED),
+            make_cart("live", expires_at=NOW + _HOUR),
+            make_cart("long_ago", expires_at=NOW - 3 * _DAY, status=CartStatus.EXPIRED),
+        ]
+        write(uow_factory, *(lambda uow, cart=cart: uow.carts.add(cart) for cart in carts))
+
+        day = read(uow_factory, lambda uow: uow.carts.count_abandoned(NOW - _DAY, NOW))
+        week = read(uow_factory, lambda uow: uow.carts.count_abandoned(NOW - 7 * _DAY, NOW))
+
+        assert day == {"summer2024": 2, None: 1}
+        assert week == {"summer2024": 3, None: 1}
+
+    def test_carts_marked_ordered_without_an_order_are_counted(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        write(
+            uow_factory,
+            lambda uow: _store(uow, _order("ord_1", OrderStatus.AWAITING_PAYMENT, NOW)),
+            lambda uow: uow.carts.add(make_cart("lost", status=CartStatus.CONVERTED)),
+            lambda uow: uow.carts.add(make_cart("active")),
+            lambda uow: uow.carts.add(
+                make_cart("old", expires_at=NOW - 3 * _DAY, status=CartStatus.CONVERTED)
+            ),
+        )
+
+        counted = read(uow_factory, lambda uow: uow.carts.count_converted_without_order(NOW))
+
+        assert counted == 1
+
+    # The outbox.
+
+    def test_events_waiting_for_a_relay_are_counted_once_old_enough(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        order = make_order()
+        write(
+            uow_factory,
+            lambda uow: uow.outbox.append(OrderCompleted.of("evt_old", order, NOW - 2 * _HOUR)),
+            lambda uow: uow.outbox.append(OrderCompleted.of("evt_new", order, NOW)),
+        )
+
+        counted = read(uow_factory, lambda uow: uow.outbox.count_unsent(NOW - _HOUR))
+
+        assert counted == (1 if self.relays_outbox else 0)
