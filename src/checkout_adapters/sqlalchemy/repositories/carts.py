@@ -51,7 +51,9 @@ _FINISHED: Final = (
         _c.status.in_([CartStatus.EXPIRED.value, CartStatus.CONVERTED.value]),
         _c.expires_at < bindparam("cutoff"),
     )
-    .order_by(_c.expires_at)
+    # No ORDER BY: every cart found is past retention, whichever goes first. Over two
+    # statuses the index on (status, expires_at) is not in expires_at order, so
+    # PostgreSQL sorted every finished cart for each batch (0.3 s a batch at 1 M carts).
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
