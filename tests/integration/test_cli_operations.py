@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from checkout_adapters.reports import CSV_FILES
 from checkout_adapters.sqlalchemy import make_engine
+from tests.integration.sql_support import postgres_server_url, scratch_database, sqlite_url
 from tests.jobs.cli_support import (
     cli_environment,
     dead_letter_everything,
@@ -21,7 +22,6 @@ from tests.jobs.cli_support import (
     server_for,
     stale_carts,
 )
-from tests.integration.sql_support import postgres_server_url, scratch_database, sqlite_url
 
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date()
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.jobs.cli_support import cli_environment, place_free_order, server_for
 from tests.integration.sql_support import postgres_server_url, scratch_database, sqlite_url
 from tests.integration.test_serve_command import free_port
+from tests.jobs.cli_support import cli_environment, place_free_order, server_for
 
 REPO = Path(__file__).resolve().parents[2]
 STOP_SECONDS = 30.0
