@@ -13,8 +13,9 @@ delivered again once their visibility runs out.
 
 :func:`run_worker_process` is a whole worker on PostgreSQL and Redis
 Streams, built from URLs inside the process that runs it: a target for
-``multiprocessing`` (the ``spawn`` start method included), and what the
-``checkout worker`` command runs.
+``multiprocessing`` (the ``spawn`` start method included). The ``checkout
+worker`` command runs a :class:`WorkerLoop` over the server's own wiring
+instead (``served()``), on Redis Streams or the outbox table.
 """
 
 from __future__ import annotations
