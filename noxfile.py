@@ -14,7 +14,7 @@ import nox
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typing", "imports", "tests"]
+nox.options.sessions = ["lint", "typing", "imports", "tests", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 CHROMIUM = Path("/usr/bin/chromium")
