@@ -17,17 +17,15 @@ from checkout_adapters.memory.idempotency_cache import InMemoryIdempotencyCache
 from checkout_adapters.memory.ids import SequentialIds
 from checkout_adapters.memory.limits import InMemoryRateLimiter
 from checkout_adapters.memory.lock import InMemoryLock
+from checkout_adapters.memory.payments import InMemoryDiscountRepository, InMemoryPaymentRepository
 from checkout_adapters.memory.queue import InMemoryQueue, InMemoryRelay
-from checkout_adapters.memory.repositories import (
-    InMemoryCartRepository,
-    InMemoryDiscountRepository,
+from checkout_adapters.memory.records import (
     InMemoryEnrollmentRepository,
     InMemoryIdempotencyStore,
-    InMemoryOrderRepository,
     InMemoryOutbox,
-    InMemoryPaymentRepository,
     InMemoryWebhookInbox,
 )
+from checkout_adapters.memory.repositories import InMemoryCartRepository, InMemoryOrderRepository
 from checkout_adapters.memory.senders import (
     LogAlertSink,
     LogAnalyticsTracker,

@@ -18,16 +18,14 @@ from typing import Self
 from attrs import define, field, frozen
 
 from checkout_adapters.memory.catalog import InMemoryCatalog
-from checkout_adapters.memory.repositories import (
-    InMemoryCartRepository,
-    InMemoryDiscountRepository,
+from checkout_adapters.memory.payments import InMemoryDiscountRepository, InMemoryPaymentRepository
+from checkout_adapters.memory.records import (
     InMemoryEnrollmentRepository,
     InMemoryIdempotencyStore,
-    InMemoryOrderRepository,
     InMemoryOutbox,
-    InMemoryPaymentRepository,
     InMemoryWebhookInbox,
 )
+from checkout_adapters.memory.repositories import InMemoryCartRepository, InMemoryOrderRepository
 from checkout_adapters.memory.store import InMemoryStore, Transaction
 from checkout_core.ports import (
     CartRepository,
