@@ -22,6 +22,7 @@ pay page. Webhooks are signed as each provider signs them and delivered to
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -49,6 +50,8 @@ from checkout_adapters.system import SystemClock
 from checkout_core.ports import Clock
 
 __all__ = ["PROVIDERS", "Sandbox"]
+
+logger = logging.getLogger(__name__)
 
 PROVIDERS: Final = (RAZORPAY, STRIPE)
 """The providers the sandbox emulates."""
@@ -318,6 +321,16 @@ class _SandboxServer(ThreadingHTTPServer):
         """Forget a connection its handler is done with."""
         with self._connections_lock:
             self._connections.discard(connection)
+
+    def handle_error(self, request: object, client_address: object) -> None:  # noqa: ARG002 - socketserver's signature
+        """Log a connection that failed, instead of printing its traceback to stderr.
+
+        A client that resets its connection (one left from a sandbox stopped
+        earlier, whose port this one reuses) is not the host's business: the
+        command or test that runs the sandbox reads its own output.
+        """
+        # socketserver calls this from its except clause: the failure is the one at hand.
+        logger.debug("sandbox connection from %s failed", client_address, exc_info=True)  # noqa: LOG014
 
     def close_connections(self) -> None:
         """Cut every connection still open, so a stopped sandbox answers no kept-alive client."""
