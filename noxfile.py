@@ -92,6 +92,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/cache.py", *session.posargs)
     session.run("python", "benchmarks/fulfilment.py", *session.posargs)
     session.run("python", "benchmarks/api.py", *session.posargs)
+    session.run("python", "benchmarks/jobs.py", *session.posargs)
 
 
 @nox.session
