@@ -1,8 +1,10 @@
 """The scheduled jobs' services on PostgreSQL, raced by real threads.
 
 Two reconcilers asking about the same captured payments apply each capture
-once; two expiry runners expire each stale order once and give its coupon
-use back, without waiting on each other. A PostgreSQL that cannot be
+once, and so do two schedulers running the ``payments.reconcile`` job at one
+due time (one runs it, the other finds its advisory lock taken); two expiry
+runners expire each stale order once and give its coupon use back, without
+waiting on each other. A PostgreSQL that cannot be
 reached fails these tests (see ``conftest.py``), never skips them.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,14 @@ from attrs import frozen
 from returns.result import Failure, Success
 from sqlalchemy import URL, Engine, Select, event
 
+from checkout_adapters.jobs import (
+    AdvisoryJobLock,
+    JobContext,
+    JobRunner,
+    Outcome,
+    ProgressHook,
+    job_named,
+)
 from checkout_adapters.memory import FakeGateway
 from checkout_adapters.sqlalchemy import make_engine
 from checkout_adapters.sqlalchemy.repositories import orders as order_queries
@@ -233,3 +245,44 @@ def _explained(*arguments: Any) -> tuple[str, Any]:
     # The listener is given the connection, the cursor, the statement and its parameters, ...
     statement, parameters = arguments[2], arguments[3]
     return f"EXPLAIN {statement}", parameters
+
+
+def test_two_schedulers_reconcile_captures_whose_webhooks_never_came_once(
+    shop: Shop, tmp_path: Path
+) -> None:
+    receipts = [place(shop, f"buyer_{index}") for index in range(ORDERS)]
+    for receipt in receipts:
+        assert receipt.provider_ref is not None
+        shop.gateway.set_status(
+            ProviderStatus(
+                receipt.provider_ref, ProviderPaymentState.CAPTURED, amount_captured=receipt.total
+            )
+        )
+    # The buyers paid twenty minutes ago and no webhook ever came: stuck, as the job sees it.
+    with shop.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "UPDATE payments SET updated_at = updated_at - interval '20 min'"
+        )
+    clock = shop.checkout.ports.clock
+
+    def context(on_progress: ProgressHook) -> JobContext:
+        return JobContext(shop.checkout, clock, shop.engine, tmp_path, on_progress)
+
+    # Two schedulers, each with its runner and its own advisory lock connection, at one due time.
+    schedulers = [JobRunner(context, AdvisoryJobLock(shop.engine), clock) for _ in range(2)]
+    job = job_named("payments.reconcile")
+    try:
+        outcome = race([partial(each.run, job, keep_lock=True) for each in schedulers])
+    finally:
+        for each in schedulers:
+            each.close()
+
+    assert outcome.escaped == [], "\n".join(outcome.escaped)
+    runs = [run for run in outcome.answers if run is not None]
+    assert sorted(run.outcome for run in runs) == sorted([Outcome.OK, Outcome.SKIPPED])
+    (done,) = [run for run in runs if run.outcome is Outcome.OK]
+    assert done.report is not None
+    assert done.report.figures["captured"] == ORDERS
+    for receipt in receipts:
+        assert order_status(shop.engine, receipt.order_token) == "paid"
+        assert events(shop.engine, "order.paid", receipt.order_token) == 1
