@@ -73,6 +73,8 @@ TARGET_REPORT_S: Final = 3.0
 REPORT_DAYS: Final = 30
 HISTORY_DAYS: Final = 35
 CARTS_PER_ORDER: Final = 1.25
+SOURCE_CAMPAIGN_PAIRS: Final = 15
+"""Five sources (one of them none) times three campaigns (one of them none), in the history."""
 """A fifth of the carts are never ordered."""
 
 # Row shapes as the repositories store them; %(name)s placeholders are bound by psycopg.
@@ -125,7 +127,7 @@ SELECT 'cart_' || i,
        NULL,
        COALESCE(jsonb_path_query_array(jsonb_build_array(
            jsonb_build_array('source', source), jsonb_build_array('campaign', campaign)),
-           '$[*] ? (@[1] != null)'), '[]'::jsonb),
+           'strict $[*] ? (@[1] != null)'), '[]'::jsonb),
        'user_' || (i % 50000),
        coupon_code,
        created_at,
@@ -297,6 +299,13 @@ def check_report(engine: Engine, report: DailyReport) -> None:
     by_offering = sum(row.lines for row in report.offerings)
     if not found == by_offering == expected:
         raise SystemExit(f"the report counts {found} ({by_offering} lines), not {expected}")
+    # Every source and campaign of the history, and their absence, must be told apart.
+    pairs = {(row.source, row.campaign) for row in report.source_conversion}
+    if len(pairs) != SOURCE_CAMPAIGN_PAIRS:
+        raise SystemExit(
+            f"the report tells {len(pairs)} sources and campaigns apart, "
+            f"not {SOURCE_CAMPAIGN_PAIRS}"
+        )
 
 
 def measure_report(engine: Engine, last_day: date, runs: int) -> dict[str, Any]:
