@@ -215,7 +215,7 @@ class Sandbox:
         _check_provider(provider)
         return self._stripe.fail(ref, code=code, reason=reason)
 
-    def emit_async_stripe(self, session: str, succeeded: bool) -> dict[str, Any]:  # noqa: FBT001 - the brief's signature: emit_async_stripe(session, True)
+    def emit_async_stripe(self, session: str, succeeded: bool) -> dict[str, Any]:  # noqa: FBT001 - reads as a switch: emit_async_stripe(session, True)
         """Settle a delayed payment on a Stripe session.
 
         An open session is first completed unpaid (``checkout.session.completed``
