@@ -24,14 +24,13 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import timedelta
-from types import FrameType
 from typing import Final, NoReturn
 
 from checkout_adapters.memory import LogAlertSink, LogAnalyticsTracker, LogNotificationSender
 from checkout_adapters.relay import OutboxRelay
+from checkout_adapters.signals import stopping_on_signals
 from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_adapters.system import RandomIds, SystemClock
 from checkout_core.domain.gateway import (
@@ -50,7 +49,6 @@ __all__ = ["WorkerLoop", "run_worker_process"]
 
 logger = logging.getLogger(__name__)
 
-_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 _ERROR_SLEEP: Final = 1.0
 """Seconds the loop rests after a round failed (the queue or the database down)."""
 _SOCKET_MARGIN: Final = 5.0
@@ -98,7 +96,7 @@ class WorkerLoop:
         """
         handled = 0
         idle_since = time.monotonic()
-        with _stopped_by_signals() as signalled:
+        with stopping_on_signals() as signalled:
             while not stop.is_set() and not signalled:
                 rest = self._idle_sleep
                 try:
@@ -118,35 +116,6 @@ class WorkerLoop:
             logger.info("%s stopped by %s", self._worker.consumer, name)
             stop.set()
         return handled
-
-
-@contextmanager
-def _stopped_by_signals() -> Iterator[list[int]]:
-    """Record SIGTERM and SIGINT in the list yielded, in the main thread; elsewhere, nothing.
-
-    The handler only appends (no lock is taken in a signal handler), and
-    puts the previous handlers back, so that a second signal acts as usual.
-    """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-
-    def record(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        restore()
-
-    for signum in _SIGNALS:
-        signal.signal(signum, record)
-    try:
-        yield received
-    finally:
-        restore()
 
 
 def run_worker_process(  # noqa: PLR0913 - what a process needs, passed across spawn

@@ -18,24 +18,22 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Final
 
 from attrs import define, field
 
 from checkout_adapters.jobs.model import Job, JobRun
 from checkout_adapters.jobs.runner import JobRunner
+from checkout_adapters.signals import stopping_on_signals
 from checkout_core.ports import Clock
 
-__all__ = ["Scheduler", "next_due", "stopping_on_signals"]
+__all__ = ["Scheduler", "next_due"]
 
 logger = logging.getLogger(__name__)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT)
 _POLL_SECONDS: Final = 0.2
 """The longest a sleep goes without looking at the signals received."""
 
@@ -90,33 +88,3 @@ class Scheduler:
         finally:
             self.runner.close()
         return runs
-
-
-@contextmanager
-def stopping_on_signals() -> Iterator[list[int]]:
-    """Record SIGTERM and SIGINT in the list yielded, in the main thread; elsewhere, nothing.
-
-    The handler only appends (it takes no lock, which the interrupted code
-    may hold) and puts the previous handlers back, so a second signal acts
-    as usual.
-    """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-
-    def record(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
-        restore()
-
-    for signum in _SIGNALS:
-        signal.signal(signum, record)
-    try:
-        yield received
-    finally:
-        restore()
