@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.e2e.conftest import Marketplace, running_marketplace
 from tests.integration.sql_support import postgres_server_url, scratch_database
+from tests.redis_support import reachable_redis
 
 E2E_REDIS_URL: Final = os.environ.get("CHECKOUT_TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/11")
 """A Redis database of these tests alone (the others use 12 to 15); it is emptied."""
@@ -248,14 +248,7 @@ def assert_webhooks_delivered(marketplace: Marketplace, provider_order_id: str) 
 @pytest.fixture(scope="module")
 def redis_database() -> Iterator[str]:
     """The e2e Redis database, emptied before and after; the test fails when it is unreachable."""
-    client = Redis.from_url(E2E_REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except RedisConnectionError as unreachable:
-        pytest.fail(
-            f"Redis at {E2E_REDIS_URL} cannot be reached ({unreachable}): start it, or point "
-            "CHECKOUT_TEST_E2E_REDIS_URL at one. Tests that need Redis fail; they never skip."
-        )
+    client = reachable_redis(E2E_REDIS_URL, "CHECKOUT_TEST_E2E_REDIS_URL")
     client.flushdb()
     yield E2E_REDIS_URL
     client.flushdb()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import time
 from collections.abc import Callable, Iterable
 from multiprocessing.context import SpawnProcess
@@ -27,10 +26,10 @@ from checkout_core.domain.events import DomainEvent, OrderPaid
 from checkout_core.domain.messages import Alert, Notification
 from checkout_core.ports import MessageQueue
 from tests.integration.concurrency_support import build_checkout, count, open_cart, seed_catalog
+from tests.redis_support import REDIS_URL
 
 __all__ = [
     "GROUP",
-    "REDIS_URL",
     "AlertLog",
     "DiesAfterPublishing",
     "EmailLog",
@@ -44,7 +43,6 @@ __all__ = [
     "wait_until",
 ]
 
-REDIS_URL: Final = os.environ.get("CHECKOUT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 GROUP: Final = "enrollment"
 _POLL: Final = 0.02
 _EMAILS: Final = "*.emails"

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import URL, Engine
 
 from checkout_adapters.memory import FakeGateway, LogAnalyticsTracker, RecordingAlertSink
@@ -35,7 +34,6 @@ from checkout_core.services import Checkout, CheckoutPorts, RetryWorker
 from tests.integration.concurrency_support import count
 from tests.integration.fulfilment_support import (
     GROUP,
-    REDIS_URL,
     AlertLog,
     DiesAfterPublishing,
     EmailLog,
@@ -49,6 +47,7 @@ from tests.integration.fulfilment_support import (
     wait_until,
 )
 from tests.notifications.servers import MailHandler, free_port
+from tests.redis_support import reachable_redis
 
 VISIBILITY = timedelta(milliseconds=300)
 WAIT = timedelta(milliseconds=100)
@@ -57,14 +56,7 @@ QUICK = RetryPolicy(initial_delay=timedelta(milliseconds=10), max_delay=timedelt
 
 @pytest.fixture
 def redis_client() -> Iterator[Redis]:
-    client = Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except RedisConnectionError as unreachable:
-        pytest.fail(
-            f"Redis at {REDIS_URL} cannot be reached ({unreachable}): start it, or point "
-            "CHECKOUT_TEST_REDIS_URL at one. Tests that need Redis fail; they never skip."
-        )
+    client = reachable_redis()
     yield client
     client.close()
 

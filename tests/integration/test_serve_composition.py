@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import inspect
 
 from checkout_adapters.bootstrap import Served, served, webhook_receiver
@@ -34,21 +32,14 @@ from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Period
 from checkout_core.domain.orders import OrderStatus
 from checkout_core.services import CheckoutSettings
+from tests.redis_support import REDIS_URL, reachable_redis
 
-REDIS_URL = os.environ.get("CHECKOUT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHECKOUT_SETTINGS = CheckoutSettings(tax=demo_catalog().tax)
 
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    client = Redis.from_url(REDIS_URL, socket_timeout=5)
-    try:
-        client.ping()
-    except RedisConnectionError as unreachable:
-        pytest.fail(
-            f"Redis at {REDIS_URL} cannot be reached ({unreachable}): start it, or point "
-            "CHECKOUT_TEST_REDIS_URL at one. Tests that need Redis fail; they never skip."
-        )
+    client = reachable_redis()
     client.flushdb()
     yield REDIS_URL
     client.flushdb()

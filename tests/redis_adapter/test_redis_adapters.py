@@ -26,7 +26,7 @@ from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateLimit
 from checkout_core.ports import LockLease
 from tests.contract.unit_of_work import NOW, make_cart
-from tests.redis_adapter.conftest import REDIS_URL
+from tests.redis_support import REDIS_URL
 
 _TTL = timedelta(minutes=15)
 _PRINT = "f" * 64
