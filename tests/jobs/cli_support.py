@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from click.testing import CliRunner, Result
-from redis import Redis
 from sqlalchemy import make_url
 
 from checkout_adapters.bootstrap import Served, served
@@ -20,6 +19,7 @@ from checkout_adapters.memory import FixedClock
 from checkout_adapters.settings import ServerSettings
 from checkout_core.domain.cart import CartLine
 from checkout_core.domain.catalog import Period
+from tests.redis_support import reachable_redis
 
 __all__ = [
     "REDIS_URL",
@@ -96,7 +96,7 @@ def dead_letter_everything(server: Served) -> list[str]:
 @contextmanager
 def redis_database() -> Iterator[str]:
     """The command tests' Redis database, emptied before and after; fails if unreachable."""
-    client = Redis.from_url(REDIS_URL, socket_timeout=5)
+    client = reachable_redis(REDIS_URL)
     try:
         client.flushdb()
         yield REDIS_URL
