@@ -42,11 +42,13 @@ __all__ = [
     "Placed",
     "ProcessOrders",
     "Race",
+    "Shop",
     "add_coupon",
     "build_checkout",
     "count",
     "describe",
     "open_cart",
+    "open_shop",
     "place_in_process",
     "race",
     "seed_catalog",
@@ -215,3 +217,19 @@ def place_in_process(
     except BaseException:  # noqa: BLE001 - reported to the parent, which asserts there is none
         barrier.abort()
         results.put((index, [], traceback.format_exc()))
+
+
+@frozen
+class Shop:
+    """A checkout on a PostgreSQL database, seeded with the demo's catalog, and its gateway."""
+
+    engine: Engine
+    checkout: Checkout
+    gateway: FakeGateway
+
+
+def open_shop(engine: Engine) -> Shop:
+    """A checkout on ``engine`` with the fake gateway, the demo's catalog stored."""
+    checkout, gateway = build_checkout(engine)
+    seed_catalog(engine, checkout)
+    return Shop(engine, checkout, gateway)

@@ -19,11 +19,9 @@ from types import TracebackType
 from typing import Any, Self
 
 import pytest
-from attrs import frozen
 from returns.result import Failure, Success
 from sqlalchemy import URL, Engine
 
-from checkout_adapters.memory import FakeGateway
 from checkout_adapters.sqlalchemy import SqlUnitOfWorkFactory, make_engine
 from checkout_core.domain.cart import CartLine
 from checkout_core.domain.discounts import Coupon
@@ -50,7 +48,6 @@ from checkout_core.ports import (
     UnitOfWorkFactory,
     WebhookInbox,
 )
-from checkout_core.services import Checkout
 from checkout_core.services.receipts import OrderPlaced
 from tests.integration.concurrency_support import (
     FREE_LINE,
@@ -58,13 +55,14 @@ from tests.integration.concurrency_support import (
     Placed,
     ProcessOrders,
     Race,
+    Shop,
     add_coupon,
     build_checkout,
     count,
     open_cart,
+    open_shop,
     place_in_process,
     race,
-    seed_catalog,
 )
 
 BUYER = "user_42"
@@ -74,15 +72,6 @@ ONE_USE = Coupon(code="ONEUSE", percent_off=Rate.percent(10), usage_limit=1)
 POOL_SIZE = 24
 MAX_OVERFLOW = 16
 PROCESSES = 4
-
-
-@frozen
-class Shop:
-    """A checkout on the session's PostgreSQL database, seeded with the demo's catalog."""
-
-    engine: Engine
-    checkout: Checkout
-    gateway: FakeGateway
 
 
 @pytest.fixture
@@ -96,9 +85,7 @@ def racing_engine(postgres_engine: Engine, postgres_url: URL) -> Iterator[Engine
 
 @pytest.fixture
 def shop(racing_engine: Engine) -> Shop:
-    checkout, gateway = build_checkout(racing_engine)
-    seed_catalog(racing_engine, checkout)
-    return Shop(racing_engine, checkout, gateway)
+    return open_shop(racing_engine)
 
 
 def tally(outcome: Race[Placed]) -> tuple[list[OrderPlaced], list[CheckoutError]]:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from attrs import frozen
 from returns.result import Failure, Success
 from sqlalchemy import URL, Engine, Select, event
 
@@ -30,36 +29,26 @@ from checkout_adapters.jobs import (
     ProgressHook,
     job_named,
 )
-from checkout_adapters.memory import FakeGateway
 from checkout_adapters.sqlalchemy import make_engine
 from checkout_adapters.sqlalchemy.repositories import orders as order_queries
 from checkout_adapters.sqlalchemy.repositories import payments as payment_queries
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.gateway import ProviderPaymentState, ProviderStatus
 from checkout_core.domain.money import Rate
-from checkout_core.services import Checkout, OrderExpiry, OrderReceipt, PaymentReconciliation
+from checkout_core.services import OrderExpiry, OrderReceipt, PaymentReconciliation
 from tests.integration.concurrency_support import (
+    Shop,
     add_coupon,
-    build_checkout,
     count,
     open_cart,
+    open_shop,
     race,
-    seed_catalog,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ORDERS = 12
 RUNNERS = 4
 COUPON = Coupon(code="STALE10", percent_off=Rate.percent(10), usage_limit=100)
-
-
-@frozen
-class Shop:
-    """A checkout on the session's PostgreSQL database, seeded with the demo's catalog."""
-
-    engine: Engine
-    checkout: Checkout
-    gateway: FakeGateway
 
 
 @pytest.fixture
@@ -73,10 +62,9 @@ def racing_engine(postgres_engine: Engine, postgres_url: URL) -> Iterator[Engine
 
 @pytest.fixture
 def shop(racing_engine: Engine) -> Shop:
-    checkout, gateway = build_checkout(racing_engine)
-    seed_catalog(racing_engine, checkout)
-    add_coupon(checkout, COUPON)
-    return Shop(racing_engine, checkout, gateway)
+    shop = open_shop(racing_engine)
+    add_coupon(shop.checkout, COUPON)
+    return shop
 
 
 def place(shop: Shop, buyer: str, *, coupon: str | None = None) -> OrderReceipt:
