@@ -373,6 +373,11 @@ def order_lines(tokens: Sequence[str], run: str) -> list[str]:
     ]
 
 
+def _runs(tokens: Sequence[str], size: int) -> list[Sequence[str]]:
+    """``tokens`` cut into runs of ``size``, each cart in one run only."""
+    return [tokens[start : start + size] for start in range(0, len(tokens), size)]
+
+
 @dataclass(frozen=True, slots=True)
 class Wrk:
     """How wrk is run: its scripts, the server, for how long."""
@@ -522,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             estimate_tokens = prepare_carts(checkout, ESTIMATE_CARTS)
             for token in estimate_tokens:
                 ok(checkout.pricing.calculate(token, None), "estimate")
-            order_tokens = iter(prepare_carts(checkout, warmup_orders + runs * orders_per_run))
+            saturating = prepare_carts(checkout, warmup_orders + runs * orders_per_run)
             scripts = Path(scratch)
             (scripts / "saturating.lua").write_text(WRK_SCRIPT, encoding="utf-8")
             (scripts / "paced.lua").write_text(WRK_SCRIPT + PACING, encoding="utf-8")
@@ -532,24 +537,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for endpoint in ("bare-async", "bare-sync", "estimate"):
                     wrk.run(endpoint, estimates, warmup_seconds)
                     measured[endpoint] = [wrk.run(endpoint, estimates) for _ in range(runs)]
-
-                def orders(count: int, run: str) -> list[str]:
-                    return order_lines([next(order_tokens) for _ in range(count)], run)
-
-                wrk.run("order", orders(warmup_orders, "warmup"), warmup_seconds)
+                warmup = order_lines(saturating[:warmup_orders], "warmup")
+                wrk.run("order", warmup, warmup_seconds)
                 measured["order"] = [
-                    order_run(wrk, engine, orders(orders_per_run, f"saturated-{run}"))
-                    for run in range(runs)
+                    order_run(wrk, engine, order_lines(carts, f"saturated-{run}"))
+                    for run, carts in enumerate(_runs(saturating[warmup_orders:], orders_per_run))
                 ]
                 rate = PACED_SHARE * statistics.median(
                     s["requests_per_s"] for s in measured["order"]
                 )
                 pause_ms = CONNECTIONS / rate * 1e3
                 paced_per_run = int(rate * seconds * 1.5)
-                order_tokens = iter(prepare_carts(checkout, runs * paced_per_run))
+                paced_carts = prepare_carts(checkout, runs * paced_per_run)
                 measured["order-paced"] = [
-                    order_run(wrk, engine, orders(paced_per_run, f"paced-{run}"), pause_ms=pause_ms)
-                    for run in range(runs)
+                    order_run(wrk, engine, order_lines(carts, f"paced-{run}"), pause_ms=pause_ms)
+                    for run, carts in enumerate(_runs(paced_carts, paced_per_run))
                 ]
         finally:
             engine.dispose()
