@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self, TypeVar
@@ -178,6 +178,11 @@ _SERVER_POOL_SIZE: Final = 44
 
 Fewer, and requests beyond them would open and close a connection each.
 """
+_REDIS_PAUSE: Final = 1.0
+"""Seconds a Redis port goes on without Redis after a fault before it tries Redis again.
+
+A stalled Redis then costs each port one timeout a second, not one per call.
+"""
 _CATALOG_TTL: Final = timedelta(seconds=5)
 """How long a server keeps offerings, sales and coupons: the most an edit lags behind."""
 
@@ -298,6 +303,8 @@ def served(
         closers.append(release)
         shared = _shared_state(settings, engine, clock)
         closers.extend(shared.closers)
+        if shared.degradations is not None:
+            metrics.watch_degradations(shared.degradations)
         ports = CheckoutPorts(
             unit_of_work=SqlUnitOfWorkFactory(engine, CatalogCache(clock, ttl=_CATALOG_TTL)),
             gateway=GuardedGateway(gateway, clock, breakers=shared.breakers),
@@ -433,6 +440,8 @@ class _SharedState:
     idempotency_cache: IdempotencyCache | None
     queue: MessageQueue
     relay: OutboxRelay | None
+    degradations: Callable[[], Mapping[str, int]] | None = None
+    """The counts of the Redis ports' degradations, by ``port.operation``; none without Redis."""
     closers: tuple[Callable[[], None], ...] = ()
 
 
@@ -456,6 +465,7 @@ def _redis_state(url: str, engine: Engine, clock: Clock) -> _SharedState:
 
     from checkout_adapters.redis import (  # noqa: PLC0415
         Degradations,
+        DegradingBreakerStore,
         DegradingCartCache,
         DegradingIdempotencyCache,
         DegradingRateLimiter,
@@ -467,9 +477,8 @@ def _redis_state(url: str, engine: Engine, clock: Clock) -> _SharedState:
         redis_client,
     )
 
-    # Caches and limits give up on Redis in milliseconds and go on without it;
-    # the queue's reads block, and a breaker's transaction must finish, so
-    # they get a client that waits.
+    # What a request reads or writes in Redis gives up in milliseconds and goes on
+    # without it; the queue's reads block, so the worker gets a client that waits.
     fast = redis_client(url)
     patient = Redis.from_url(
         url,
@@ -479,15 +488,23 @@ def _redis_state(url: str, engine: Engine, clock: Clock) -> _SharedState:
     degradations = Degradations()
     queue = RedisStreamQueue(patient, clock=clock)
     return _SharedState(
-        breakers=RedisBreakerStore(patient),
-        cart_cache=DegradingCartCache(RedisCartCache(fast, clock=clock), degradations),
+        breakers=DegradingBreakerStore(RedisBreakerStore(fast), degradations, pause=_REDIS_PAUSE),
+        cart_cache=DegradingCartCache(
+            RedisCartCache(fast, clock=clock), degradations, pause=_REDIS_PAUSE
+        ),
         # A coupon attempt is let through while Redis is down: selling beats refusing.
         rate_limiter=DegradingRateLimiter(
-            RedisRateLimiter(fast, clock=clock), fail_open=True, counter=degradations
+            RedisRateLimiter(fast, clock=clock),
+            fail_open=True,
+            counter=degradations,
+            pause=_REDIS_PAUSE,
         ),
-        idempotency_cache=DegradingIdempotencyCache(RedisIdempotencyCache(fast), degradations),
+        idempotency_cache=DegradingIdempotencyCache(
+            RedisIdempotencyCache(fast), degradations, pause=_REDIS_PAUSE
+        ),
         queue=queue,
         relay=OutboxRelay(engine, queue, clock=clock),
+        degradations=degradations.snapshot,
         closers=(fast.close, patient.close),
     )
 

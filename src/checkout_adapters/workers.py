@@ -7,9 +7,11 @@ batch (when it has a relay), then handle the deliveries at hand with the
 ``stop`` event is set or, when it runs in the main thread, until SIGTERM or
 SIGINT: the deliveries already received are finished (acknowledged,
 retried or dead-lettered), then it returns. A second signal acts as it
-would without the loop. A failure of the queue or the database is logged
-and the loop goes on a second later: the messages at hand are
-delivered again once their visibility runs out.
+would without the loop. A failure of the queue or the database (Redis or
+PostgreSQL down, a connection lost) is logged and the loop goes on a second
+later, as long as it lasts: the outbox keeps what the relay could not
+publish, and the messages at hand are delivered again once their
+visibility runs out.
 
 :func:`run_worker_process` is a whole worker on PostgreSQL and Redis
 Streams, built from URLs inside the process that runs it: a target for
@@ -51,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 _ERROR_SLEEP: Final = 1.0
 """Seconds the loop rests after a round failed (the queue or the database down)."""
+_REPORT_EVERY: Final = 30
+"""Failed rounds in a row between two lines in the log, after the first."""
 _SOCKET_MARGIN: Final = 5.0
 """Seconds a Redis read may take beyond the longest ``XREADGROUP ... BLOCK`` of a receive."""
 
@@ -92,18 +96,29 @@ class WorkerLoop:
         """Run rounds until ``stop`` is set, a signal came, or ``stop_after_idle`` s passed idle.
 
         Returns how many deliveries were handled. A signal sets ``stop``
-        once the round at hand is over.
+        once the round at hand is over. A round that fails (the queue or the
+        database down) is logged, with its traceback the first time, and
+        the loop goes on a second later; the first round that works again
+        says how many failed.
         """
         handled = 0
+        failed = 0
         idle_since = time.monotonic()
         with stopping_on_signals() as signalled:
             while not stop.is_set() and not signalled:
                 rest = self._idle_sleep
                 try:
                     count = self.run_once()
-                except Exception:
-                    logger.exception("a round of %s failed", self._worker.consumer)
+                except Exception as failure:  # noqa: BLE001 - any fault: logged, tried again
+                    failed += 1
+                    self._log_failure(failure, failed)
                     count, rest = 0, _ERROR_SLEEP
+                else:
+                    if failed:
+                        logger.warning(
+                            "%s works again after %d failed rounds", self._worker.consumer, failed
+                        )
+                        failed = 0
                 handled += count
                 if count:
                     idle_since = time.monotonic()
@@ -116,6 +131,19 @@ class WorkerLoop:
             logger.info("%s stopped by %s", self._worker.consumer, name)
             stop.set()
         return handled
+
+    def _log_failure(self, failure: Exception, failed: int) -> None:
+        """The first failed round with its traceback; then one line every so many rounds."""
+        consumer = self._worker.consumer
+        if failed == 1:
+            logger.error(
+                "a round of %s failed; trying again every second", consumer, exc_info=failure
+            )
+        elif failed % _REPORT_EVERY == 0:
+            logger.error(
+                "%s has failed %d rounds in a row, the last with %s: %s",
+                consumer, failed, type(failure).__name__, failure,
+            )  # fmt: skip
 
 
 def run_worker_process(  # noqa: PLR0913 - what a process needs, passed across spawn

@@ -16,6 +16,7 @@ from checkout_adapters.demo import demo_catalog, seed_demo_catalog
 from checkout_adapters.memory import InMemoryBreakerStore, InMemoryCartCache, InMemoryRateLimiter
 from checkout_adapters.observability import MeteredCartCache
 from checkout_adapters.redis import (
+    DegradingBreakerStore,
     DegradingCartCache,
     DegradingIdempotencyCache,
     DegradingRateLimiter,
@@ -112,7 +113,8 @@ def test_with_redis_the_breakers_caches_limits_and_queue_live_in_redis(
     settings = _settings(tmp_path, CHECKOUT_REDIS_URL=redis_url)
     with served(settings, checkout_settings=CHECKOUT_SETTINGS) as server:
         ports = server.checkout.ports
-        assert isinstance(server.breakers, RedisBreakerStore)
+        assert isinstance(server.breakers, DegradingBreakerStore)
+        assert isinstance(server.breakers.inner, RedisBreakerStore)
         assert isinstance(ports.gateway, GuardedGateway)
         assert ports.gateway.breakers is server.breakers
         assert isinstance(ports.cart_cache, MeteredCartCache)

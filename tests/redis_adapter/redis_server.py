@@ -8,13 +8,15 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from attrs import define, field
 from redis import Redis
 from redis.exceptions import RedisError
 
-__all__ = ["RedisServer", "free_port"]
+__all__ = ["RedisServer", "free_port", "running_redis"]
 
 REDIS_SERVER = os.environ.get("CHECKOUT_TEST_REDIS_SERVER") or shutil.which("redis-server")
 
@@ -121,3 +123,14 @@ class RedisServer:
                 time.sleep(0.02)
         finally:
             client.close()
+
+
+@contextmanager
+def running_redis(directory: Path) -> Iterator[RedisServer]:
+    """A :class:`RedisServer` in ``directory``, started, and ended when the block ends."""
+    server = RedisServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

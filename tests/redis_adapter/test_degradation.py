@@ -3,9 +3,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from attrs import define, field
@@ -17,6 +18,7 @@ from checkout_adapters.demo import DEMO_NOW
 from checkout_adapters.memory import (
     FakeGateway,
     FixedClock,
+    InMemoryBreakerStore,
     InMemoryCartCache,
     InMemoryCatalog,
     InMemoryStore,
@@ -26,9 +28,11 @@ from checkout_adapters.memory import (
     RecordingNotificationSender,
     SequentialIds,
 )
+from checkout_adapters.redis.breakers import RedisBreakerStore
 from checkout_adapters.redis.cache import RedisCartCache
 from checkout_adapters.redis.degradation import (
     Degradations,
+    DegradingBreakerStore,
     DegradingCartCache,
     DegradingIdempotencyCache,
     DegradingLock,
@@ -38,14 +42,18 @@ from checkout_adapters.redis.degradation import (
 from checkout_adapters.redis.idempotency import RedisIdempotencyCache
 from checkout_adapters.redis.limits import RedisRateLimiter
 from checkout_adapters.redis.lock import RedisLock
+from checkout_adapters.resilience import GuardedGateway
 from checkout_core.domain.cart import Cart, CartLine
 from checkout_core.domain.catalog import Period
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateDecision, RateLimit
+from checkout_core.domain.retry import BreakerState, CircuitBreaker
 from checkout_core.ports import LockLease
 from checkout_core.services import Checkout, CheckoutPorts, CheckoutSettings
-from tests.redis_adapter.redis_server import RedisServer, free_port
+from tests.redis_adapter.redis_server import RedisServer, free_port, running_redis
 from tests.unit.services.world import CATALOG, ok
+
+T = TypeVar("T")
 
 LOGGER = "checkout_adapters.redis.degradation"
 FAULTS = [
@@ -131,6 +139,22 @@ class FlakyIdempotencyCache:
     def release(self, key: str) -> None:
         self.outage.call("release")
         self.marks.pop(key, None)
+
+
+@define
+class FlakyBreakerStore:
+    """Breakers kept as Redis would keep them, behind an outage."""
+
+    outage: Outage
+    shared: InMemoryBreakerStore = field(factory=InMemoryBreakerStore)
+
+    def get(self, name: str) -> CircuitBreaker:
+        self.outage.call("get")
+        return self.shared.get(name)
+
+    def update(self, name: str, change: Callable[[CircuitBreaker], tuple[T, CircuitBreaker]]) -> T:
+        self.outage.call("update")
+        return self.shared.update(name, change)
 
 
 @define
@@ -549,6 +573,88 @@ def test_a_lock_fault_runs_the_job_nowhere_rather_than_twice(
     assert inner.released == []
 
 
+# The circuit breakers.
+
+BREAKER = "gateway:razorpay"
+
+
+def _fail(breaker: CircuitBreaker) -> tuple[None, CircuitBreaker]:
+    return None, breaker.record_failure(DEMO_NOW)
+
+
+def _allow(breaker: CircuitBreaker) -> tuple[bool, CircuitBreaker]:
+    return breaker.allow(DEMO_NOW + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("error", FAULTS)
+def test_a_breaker_fault_falls_back_to_the_breaker_last_seen_in_redis(
+    error: Exception, outage: Outage, counter: Degradations, caplog: pytest.LogCaptureFixture
+) -> None:
+    inner = FlakyBreakerStore(outage)
+    store = DegradingBreakerStore(inner, counter)
+    for _ in range(5):  # the shared breaker opens
+        store.update(BREAKER, _fail)
+    assert inner.shared.get(BREAKER).state is BreakerState.OPEN
+    outage.error = error
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    # Redis is gone: the process still knows the breaker is open, and refuses calls.
+    assert store.get(BREAKER).state is BreakerState.OPEN
+    assert store.update(BREAKER, _allow) is False
+    assert counter.snapshot() == {"breakers.get": 1, "breakers.update": 1, "total": 2}
+    (line,) = warnings_of(caplog)
+    assert f"breakers.get failed with {type(error).__name__}" in line
+
+
+def test_failures_seen_while_redis_is_down_open_the_processs_own_breaker(
+    outage: Outage, counter: Degradations
+) -> None:
+    inner = FlakyBreakerStore(outage)
+    store = DegradingBreakerStore(inner, counter)
+    outage.error = RedisConnectionError("Connection refused")
+    assert store.get(BREAKER).state is BreakerState.CLOSED
+    for _ in range(5):
+        store.update(BREAKER, _fail)
+    assert store.get(BREAKER).state is BreakerState.OPEN
+    assert store.update(BREAKER, _allow) is False
+    # Redis answers again: the shared breaker, which saw none of it, decides once more.
+    outage.error = None
+    assert store.get(BREAKER).state is BreakerState.CLOSED
+    assert store.update(BREAKER, _allow) is True
+
+
+def test_a_breaker_written_in_redis_is_what_the_process_keeps(
+    outage: Outage, counter: Degradations
+) -> None:
+    inner = FlakyBreakerStore(outage)
+    store = DegradingBreakerStore(inner, counter)
+    store.update(BREAKER, _fail)
+    store.update(BREAKER, _fail)
+    # Another process records failures in Redis; this one reads them there.
+    inner.shared.update(BREAKER, _fail)
+    assert store.get(BREAKER).consecutive_failures == 3
+    outage.error = RedisTimeoutError("Timeout reading from socket")
+    assert store.get(BREAKER).consecutive_failures == 3
+    assert counter.total == 1
+
+
+def test_the_gateway_guard_refuses_while_the_breaker_last_seen_is_open(
+    outage: Outage, counter: Degradations
+) -> None:
+    clock = FixedClock(DEMO_NOW)
+    inner = FlakyBreakerStore(outage)
+    gateway = GuardedGateway(
+        FakeGateway("whsec_test", clock=clock),
+        clock,
+        breakers=DegradingBreakerStore(inner, counter),
+    )
+    assert gateway.available()
+    for _ in range(5):
+        gateway.breakers.update(gateway.breaker_name, _fail)
+    outage.error = RedisConnectionError("Connection refused")
+    assert not gateway.available()
+    assert counter.count("breakers") == 1
+
+
 # The client.
 
 
@@ -616,12 +722,8 @@ class Stack:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    try:
-        server.start()
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
@@ -640,7 +742,11 @@ def stack(server: RedisServer, pause: float) -> Iterator[Stack]:
         unit_of_work=InMemoryUnitOfWorkFactory(
             InMemoryStore(), InMemoryCatalog(CATALOG.offerings, CATALOG.sales)
         ),
-        gateway=FakeGateway("whsec_test", clock=clock),
+        gateway=GuardedGateway(
+            FakeGateway("whsec_test", clock=clock),
+            clock,
+            breakers=DegradingBreakerStore(RedisBreakerStore(client), counter, pause=pause),
+        ),
         clock=clock,
         ids=SequentialIds(),
         notifications=RecordingNotificationSender(),
@@ -698,13 +804,15 @@ def test_checkout_goes_on_when_redis_is_killed_and_uses_it_again_once_back(
     assert counts["idempotency_cache.completed"] == 3
     assert counts["idempotency_cache.claim"] == 3
     assert counts["lock.acquire"] == 4
+    # Each order asks whether payments are available, then opens its session through the guard.
+    assert (counts["breakers.get"], counts["breakers.update"]) == (3, 6)
     assert stack.redis_cache.stats.hits == hits_before
     logged = "\n".join(warnings_of(caplog))
     # Once per port: the first degradation of each, the rest only counted.
     assert "cart_cache.put failed with ConnectionError (Error 111 connecting" in logged
-    for port in ("rate_limiter.hit", "idempotency_cache.completed", "lock.acquire"):
-        assert f"{port} failed with ConnectionError" in logged
-    assert len(warnings_of(caplog)) == 4
+    for port in ("rate_limiter.hit", "idempotency_cache.completed", "lock.acquire", "breakers"):
+        assert f"{port}" in logged
+    assert len(warnings_of(caplog)) == 5
     assert stack.cache.pending >= 3  # the orders' invalidations, to retry
 
     stack.server.start()  # a new, empty server on the same port
@@ -759,3 +867,36 @@ def test_a_stalled_redis_costs_a_request_tens_of_milliseconds(
     fresh = ok(stack.checkout.carts.create_cart([CartLine("int_123", Period(3, "month"))]))
     ok(stack.checkout.pricing.calculate(fresh.token, "user_a"))
     assert stack.redis_cache.stats.hits == hits + 1
+
+
+def test_a_breaker_change_cut_off_in_the_middle_of_its_transaction_is_made_in_the_process(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    client = redis_client(server.url)
+    counter = Degradations()
+    store = DegradingBreakerStore(RedisBreakerStore(client), counter)
+    try:
+        for _ in range(4):
+            store.update(BREAKER, _fail)
+
+        def fail_and_crash(breaker: CircuitBreaker) -> tuple[None, CircuitBreaker]:
+            # The breaker was watched and read; Redis dies before MULTI/EXEC.
+            server.kill()
+            return _fail(breaker)
+
+        store.update(BREAKER, fail_and_crash)
+        # The fifth failure opened the process's own breaker, which now refuses calls.
+        assert store.get(BREAKER).state is BreakerState.OPEN
+        assert store.update(BREAKER, _allow) is False
+        assert counter.snapshot() == {
+            "breakers.get": 1,
+            "breakers.update": 2,
+            "total": 3,
+        }
+        assert "breakers.update failed with ConnectionError" in "\n".join(warnings_of(caplog))
+        server.start()  # empty: the shared breaker starts closed again
+        assert store.get(BREAKER).state is BreakerState.CLOSED
+        assert counter.total == 3
+    finally:
+        client.close()

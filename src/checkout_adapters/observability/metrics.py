@@ -13,7 +13,7 @@ against these names; ``docs/observability.md`` describes each one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Final
 
@@ -26,7 +26,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
@@ -159,6 +159,7 @@ class Metrics:
         )
         self._pools = _PoolCollector()
         self._registry.register(self._pools)
+        self._degradations: _DegradationCollector | None = None
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -253,6 +254,22 @@ class Metrics:
         """
         self._pools.watch(name, engine)
 
+    def watch_degradations(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        """Report how often the Redis ports went on without Redis, read from ``counts``.
+
+        ``counts`` gives the degradations so far by ``"port.operation"`` (a
+        ``"total"`` entry is left out), as
+        :meth:`checkout_adapters.redis.Degradations.snapshot` does; it is read
+        at each scrape as ``checkout_redis_degradations_total{port,operation}``.
+
+        Raises:
+            ValueError: degradations are watched already.
+        """
+        if self._degradations is not None:
+            raise ValueError("the degradations are watched already")
+        self._degradations = _DegradationCollector(counts)
+        self._registry.register(self._degradations)
+
     def render(self) -> tuple[bytes, str]:
         """The metrics in Prometheus' text format, and the content type to answer it with."""
         return generate_latest(self._registry), CONTENT_TYPE_LATEST
@@ -305,6 +322,32 @@ class _PoolCollector(Collector):
                 "Connections the pool may hold at once: its size plus its overflow.",
                 labels=["pool"],
             ),
+        )
+
+
+class _DegradationCollector(Collector):
+    """Reads the Redis ports' degradation counts when the registry is scraped."""
+
+    def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        self._counts = counts
+
+    def describe(self) -> Iterable[CounterMetricFamily]:
+        return (self._family(),)
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = self._family()
+        for key, count in self._counts().items():
+            port, dot, operation = key.partition(".")
+            if dot:
+                family.add_metric([port, operation], count)
+        return (family,)
+
+    @staticmethod
+    def _family() -> CounterMetricFamily:
+        return CounterMetricFamily(
+            "checkout_redis_degradations",
+            "Calls to Redis that failed or were skipped, after which the port went on without it.",
+            labels=["port", "operation"],
         )
 
 

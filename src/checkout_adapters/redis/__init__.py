@@ -12,6 +12,7 @@ from checkout_adapters.redis.breakers import RedisBreakerStore
 from checkout_adapters.redis.cache import CartCacheStats, RedisCartCache
 from checkout_adapters.redis.degradation import (
     Degradations,
+    DegradingBreakerStore,
     DegradingCartCache,
     DegradingIdempotencyCache,
     DegradingLock,
@@ -26,6 +27,7 @@ from checkout_adapters.redis.streams import RedisStreamQueue
 __all__ = [
     "CartCacheStats",
     "Degradations",
+    "DegradingBreakerStore",
     "DegradingCartCache",
     "DegradingIdempotencyCache",
     "DegradingLock",

@@ -21,6 +21,10 @@ idempotency ``store``     nothing cached               replays are served by the
 idempotency ``release``   retried later                a stale mark must not block retries
 lock ``acquire``          ``None``                     no instance runs the job, not two
 lock ``release``          nothing                      the lease ends with its ttl
+breakers ``get``          the process's own breaker    it was last copied from Redis, and
+                                                       counts what this process saw since
+breakers ``update``       the change is made to the    the process protects itself alone
+                          process's own breaker        until Redis answers
 ========================  ===========================  ================================
 
 Every degradation is counted in a :class:`Degradations` per port and
@@ -72,14 +76,24 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from checkout_adapters.memory.breakers import InMemoryBreakerStore
 from checkout_core.domain.cart import Cart
 from checkout_core.domain.idempotency import IdempotencyRecord
 from checkout_core.domain.limits import RateDecision, RateLimit
-from checkout_core.ports import CartCache, IdempotencyCache, Lock, LockLease, RateLimiter
+from checkout_core.domain.retry import CircuitBreaker
+from checkout_core.ports import (
+    BreakerStore,
+    CartCache,
+    IdempotencyCache,
+    Lock,
+    LockLease,
+    RateLimiter,
+)
 
 __all__ = [
     "FAULTS",
     "Degradations",
+    "DegradingBreakerStore",
     "DegradingCartCache",
     "DegradingIdempotencyCache",
     "DegradingLock",
@@ -527,3 +541,65 @@ class DegradingLock:
             self._guard.call("release", lambda: self.inner.release(lease))
         except _Degraded:
             return
+
+
+@define
+class DegradingBreakerStore:
+    """A :class:`~checkout_core.ports.BreakerStore` shared through Redis, kept by the process too.
+
+    Every breaker read from Redis or written there is also copied into the
+    process's own store (``local``), so the process always holds the last
+    shared state it saw. When Redis fails:
+
+    - ``get`` answers the process's own breaker: the shared one as last seen,
+      with what this process saw since;
+    - ``update`` makes the change to the process's own breaker, so failures
+      still open it and an open breaker still refuses calls, for this
+      process alone.
+
+    Once Redis answers again the shared breaker is read and changed there,
+    as before; what this process counted meanwhile stays its own (five
+    failures seen by five processes during the fault do not open the
+    shared breaker). ``pause`` is as for :class:`DegradingCartCache`.
+    """
+
+    inner: BreakerStore
+    counter: Degradations
+    local: BreakerStore = field(factory=InMemoryBreakerStore, kw_only=True)
+    """The process's own breakers; give it the template the shared store has."""
+    pause: float = field(default=0.0, kw_only=True)
+    _guard: _Guard = field(init=False, repr=False)
+
+    PORT: ClassVar[str] = "breakers"
+
+    def __attrs_post_init__(self) -> None:
+        self._guard = _Guard(self.PORT, self.counter, self.pause)
+
+    def get(self, name: str) -> CircuitBreaker:
+        """The shared breaker ``name``; on a fault, the process's own."""
+        try:
+            shared = self._guard.call("get", lambda: self.inner.get(name))
+        except _Degraded:
+            return self.local.get(name)
+        self._keep(name, shared)
+        return shared
+
+    def update(self, name: str, change: Callable[[CircuitBreaker], tuple[T, CircuitBreaker]]) -> T:
+        """Change the shared breaker ``name``; on a fault, change the process's own."""
+        written: list[CircuitBreaker] = []
+
+        def recorded(breaker: CircuitBreaker) -> tuple[T, CircuitBreaker]:
+            verdict, changed = change(breaker)
+            # An optimistic store may call this again after a conflict: the last call stands.
+            written.append(changed)
+            return verdict, changed
+
+        try:
+            verdict = self._guard.call("update", lambda: self.inner.update(name, recorded))
+        except _Degraded:
+            return self.local.update(name, change)
+        self._keep(name, written[-1])
+        return verdict
+
+    def _keep(self, name: str, breaker: CircuitBreaker) -> None:
+        self.local.update(name, lambda _own: (None, breaker))
