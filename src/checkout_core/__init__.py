@@ -2,8 +2,8 @@
 
 The names here are the public API of the core: money, the catalog, carts,
 coupons, tax, the pricing engine, orders, payments, enrollments, domain
-events, idempotency and retry rules, the ports and the root error. Every
-error lives in :mod:`checkout_core.errors`.
+events, idempotency and retry rules, the ports, the root error and the one
+fault the core acts on. Every error lives in :mod:`checkout_core.errors`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from checkout_core.domain.pricing import (
 from checkout_core.domain.retry import CircuitBreaker, RetryPolicy
 from checkout_core.domain.tax import GST_RATE, TaxMode, TaxPolicy, TaxRounding
 from checkout_core.errors import CheckoutError
+from checkout_core.faults import TransientFault
 from checkout_core.ports import Clock, IdGenerator
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "TaxMode",
     "TaxPolicy",
     "TaxRounding",
+    "TransientFault",
     "allocate",
     "decide",
     "enrollments_for",

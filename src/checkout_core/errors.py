@@ -62,7 +62,8 @@ The tree::
     │   ├── UnknownRoute                 6001  404
     │   ├── MethodNotAllowed             6002  405
     │   ├── RequestTooLarge              6003  413
-    │   └── NotReady                     6004  503
+    │   ├── NotReady                     6004  503
+    │   └── ServiceUnavailable           6005  503
     └── AccessError                             403
         ├── AuthenticationRequired       9001  401
         ├── TooManyAttempts              9002  429
@@ -125,6 +126,7 @@ __all__ = [
     "PeriodNotAllowed",
     "RefundExceedsCaptured",
     "RequestTooLarge",
+    "ServiceUnavailable",
     "TooManyAttempts",
     "TooManyLines",
     "UnknownCurrency",
@@ -448,6 +450,16 @@ class NotReady(HttpError):
     code = 6004
     http_status = 503
     message = "The service is not ready."
+
+
+class ServiceUnavailable(HttpError):
+    code = 6005
+    http_status = 503
+    message = "The checkout is briefly unavailable. Please try again in a moment."
+
+    def __init__(self, detail: str | None = None, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class AccessError(CheckoutError):

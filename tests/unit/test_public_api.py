@@ -12,7 +12,8 @@ PUBLIC_API = {
     "OrderStatus", "Payment", "PaymentEvent", "PaymentEventKind", "PaymentFailed",
     "PaymentStatus", "Period", "PeriodUnit", "PricePlan", "Proceed", "Rate", "Replay",
     "RetryPolicy", "Rounding", "Sale", "SalePercentage", "SalePrice", "TaxMode", "TaxPolicy",
-    "TaxRounding", "allocate", "decide", "enrollments_for", "fingerprint", "price_cart",
+    "TaxRounding", "TransientFault", "allocate", "decide", "enrollments_for", "fingerprint",
+    "price_cart",
 }  # fmt: skip
 
 

@@ -235,8 +235,8 @@ _DESCRIPTIONS = {
     503: "Payments, or a service the checkout needs, are temporarily unavailable.",
 }
 
-ALWAYS = (422, 500)
-"""What any endpoint may answer: a request it cannot read, and a fault."""
+ALWAYS = (422, 500, 503)
+"""What any endpoint may answer: a request it cannot read, a fault, and a passing fault."""
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:

@@ -2,8 +2,8 @@
 
 Every JSON answer, success or error, has a top-level ``correlation_id``: the
 one the correlation middleware put in scope (``None`` when the host did not
-install it). Errors answer with their own ``http_status``; a 429 says when
-to come back (``Retry-After``) and a 401 says how to authenticate
+install it). Errors answer with their own ``http_status``; a 429, and a 503
+for a passing fault, say when to come back (``Retry-After``) and a 401 says how to authenticate
 (``WWW-Authenticate: Bearer``).
 """
 
@@ -16,7 +16,13 @@ from starlette.responses import JSONResponse
 
 from checkout_adapters.observability.context import CORRELATION_ID
 from checkout_adapters.presenters import Json, present_error, success
-from checkout_core.errors import CheckoutError, InvalidRequest, InvalidToken, TooManyAttempts
+from checkout_core.errors import (
+    CheckoutError,
+    InvalidRequest,
+    InvalidToken,
+    ServiceUnavailable,
+    TooManyAttempts,
+)
 
 __all__ = ["answer", "invalid_request", "refusal"]
 
@@ -57,7 +63,7 @@ def refusal(
     """
     status = status or error.http_status
     extra = dict(headers or {})
-    if isinstance(error, TooManyAttempts):
+    if isinstance(error, TooManyAttempts | ServiceUnavailable):
         extra["Retry-After"] = str(max(error.retry_after_seconds, 1))
     if status == 401:
         extra["WWW-Authenticate"] = (

@@ -2,13 +2,15 @@
 
 A host that mounts only the router still gets the seed's envelope for
 everything its endpoints refuse, invalid bodies included, because the routes
-themselves turn errors into answers; the app-level handlers
+themselves turn errors into answers, and a transient fault that outlasted
+the services' tries into a 503 with ``Retry-After``; the app-level handlers
 (:func:`~checkout_adapters.fastapi.app.install_checkout`) cover what no route
 sees: unknown paths, wrong methods, bodies too large, faults.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -26,9 +28,13 @@ from checkout_core.errors import (
     CheckoutError,
     InvalidRequest,
     InvalidToken,
+    ServiceUnavailable,
 )
+from checkout_core.faults import TransientFault
 
 __all__ = ["AUTH", "HTTP", "route_class", "unparsable_body", "unwrap"]
+
+logger = logging.getLogger(__name__)
 
 AUTH = "auth"
 """The service errors of authentication are counted under, whichever endpoint refused."""
@@ -94,6 +100,14 @@ def route_class(metrics: HttpMetrics | None) -> type[APIRoute]:
                     if unparsable is None:
                         raise
                     refused, by = unparsable, HTTP
+                except TransientFault as fault:
+                    # Tried again already and still failing: nothing was kept, so say when
+                    # to try once more. The type and the route, not the message.
+                    logger.warning(
+                        "a transient %s on %s outlasted its tries: answered 503",
+                        type(fault.__cause__ or fault).__name__, self.path,
+                    )  # fmt: skip
+                    refused, by = ServiceUnavailable(), service
                 if metrics is not None:
                     metrics.count_error(by, refused.code)
                 return refusal(refused)

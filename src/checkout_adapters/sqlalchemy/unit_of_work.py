@@ -5,6 +5,12 @@ the engine's pool when the block begins and given back when it ends; the
 transaction begins with the first statement (``BEGIN IMMEDIATE`` on SQLite,
 see ``engine.py``). Leaving the block without :meth:`SqlUnitOfWork.commit`,
 or with an exception, rolls back.
+
+A database error that may pass with a second try (a connection lost in the
+middle of the transaction, see ``faults.py``) leaves the block as
+:class:`~checkout_core.faults.TransientFault`, chained to the database's
+error, once the transaction is rolled back and the connection given back:
+the service seam then runs the use case again on a new connection.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from checkout_adapters.memory.catalog_cache import CatalogCache
 from checkout_adapters.sqlalchemy.catalog import SqlCatalogReader
+from checkout_adapters.sqlalchemy.faults import is_transient
 from checkout_adapters.sqlalchemy.repositories import (
     SqlCartRepository,
     SqlDiscountRepository,
@@ -26,6 +34,7 @@ from checkout_adapters.sqlalchemy.repositories import (
     SqlPaymentRepository,
     SqlWebhookInbox,
 )
+from checkout_core.faults import TransientFault
 from checkout_core.ports import (
     CartRepository,
     Catalog,
@@ -92,22 +101,35 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        """Roll back what was not committed and give the connection back."""
+        """Roll back what was not committed and give the connection back.
+
+        Raises:
+            TransientFault: the block ended with a database error that may pass.
+        """
         connection = self._connection
         self._entered = False
         self._connection = None
-        if connection is None:
-            return
-        try:
-            connection.rollback()
-        finally:
-            connection.close()
+        if connection is not None:
+            try:
+                connection.rollback()
+            finally:
+                connection.close()
+        self._raise_if_transient(exc)
 
     def commit(self) -> None:
-        """Make everything written in this transaction durable and visible."""
+        """Make everything written in this transaction durable and visible.
+
+        Raises:
+            TransientFault: the connection was lost as it committed: whether the
+                transaction was kept is not known, and the use case runs again.
+        """
         self._check_entered()
         if self._connection is not None:
-            self._connection.commit()
+            try:
+                self._connection.commit()
+            except DBAPIError as error:
+                self._raise_if_transient(error)
+                raise
 
     def rollback(self) -> None:
         """Forget everything written in this transaction."""
@@ -122,8 +144,16 @@ class SqlUnitOfWork:
     def _active(self) -> Connection:
         self._check_entered()
         if self._connection is None:
-            self._connection = self._engine.connect()
+            try:
+                self._connection = self._engine.connect()
+            except DBAPIError as error:
+                self._raise_if_transient(error)
+                raise
         return self._connection
+
+    def _raise_if_transient(self, error: BaseException | None) -> None:
+        if error is not None and is_transient(error, self._engine.dialect.name):
+            raise TransientFault(f"the database failed in a way that may pass: {error}") from error
 
 
 class SqlUnitOfWorkFactory:

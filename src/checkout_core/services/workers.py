@@ -30,6 +30,7 @@ from checkout_core.domain.retry import RetryPolicy
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.errors import OrderNotFound
 from checkout_core.ports import MessageQueue, UnitOfWork
+from checkout_core.services._seam import retried
 from checkout_core.services.fulfilment import (
     AnalyticsService,
     EnrollmentService,
@@ -146,10 +147,13 @@ class EnrollmentWorker:
             applied.append(event.event_id)
             outcomes[event.event_id] = HandlerOutcome(event.event_id, "done")
         if applied:
-            with self.ports.unit_of_work() as uow:
-                uow.inbox.mark_many(self._source, applied, InboxStatus.APPLIED)
-                uow.commit()
+            retried(lambda: self._mark_applied(applied), what="recording handled events")
         return outcomes
+
+    def _mark_applied(self, event_ids: list[str]) -> None:
+        with self.ports.unit_of_work() as uow:
+            uow.inbox.mark_many(self._source, event_ids, InboxStatus.APPLIED)
+            uow.commit()
 
     def _claim_many(
         self,
@@ -217,9 +221,13 @@ class EnrollmentWorker:
     def _give_up_claim(self, event: DomainEvent, lease: timedelta) -> None:
         """Let the next attempt, by any consumer, take the event over at once."""
         stale = self.ports.clock.now() - lease
-        with self.ports.unit_of_work() as uow:
-            uow.inbox.reclaim(self._source, event.event_id, stale)
-            uow.commit()
+
+        def reclaim() -> None:
+            with self.ports.unit_of_work() as uow:
+                uow.inbox.reclaim(self._source, event.event_id, stale)
+                uow.commit()
+
+        retried(reclaim, what=f"giving up the claim on {event.event_id}")
 
     def _claim(self, event: DomainEvent, uow: UnitOfWork, now: datetime, lease: timedelta) -> bool:
         """Claim ``event`` for this consumer; ``False`` when it was handled to the end.
@@ -251,13 +259,23 @@ class EnrollmentWorker:
             return uow.inbox.get(self._source, event.event_id) is not None
 
     def _record(self, event: DomainEvent) -> None:
-        """Mark the event handled to the end: every later copy is skipped."""
-        with self.ports.unit_of_work() as uow:
-            if uow.inbox.get(self._source, event.event_id) is None:
-                uow.inbox.record(self._entry(event, InboxStatus.APPLIED, self.ports.clock.now()))
-            else:
-                uow.inbox.mark(self._source, event.event_id, InboxStatus.APPLIED, None)
-            uow.commit()
+        """Mark the event handled to the end: every later copy is skipped.
+
+        Its effects are out (an email sent) when this runs, so a passing
+        fault of the database is tried again here rather than left to make
+        the whole event be handled again.
+        """
+
+        def record() -> None:
+            with self.ports.unit_of_work() as uow:
+                if uow.inbox.get(self._source, event.event_id) is None:
+                    entry = self._entry(event, InboxStatus.APPLIED, self.ports.clock.now())
+                    uow.inbox.record(entry)
+                else:
+                    uow.inbox.mark(self._source, event.event_id, InboxStatus.APPLIED, None)
+                uow.commit()
+
+        retried(record, what=f"recording {event.name} {event.event_id} as handled")
 
     def _entry(self, event: DomainEvent, status: InboxStatus, at: datetime) -> InboxEntry:
         return InboxEntry(
@@ -315,7 +333,10 @@ class RetryWorker:
         """Handle ``order.paid`` deliveries in one go; one at a time if that fails."""
         events = [delivery.event for delivery in batch if isinstance(delivery.event, OrderPaid)]
         try:
-            outcomes = self.handler.handle_batch(events, claim_lease=self.visibility)
+            outcomes = retried(
+                lambda: self.handler.handle_batch(events, claim_lease=self.visibility),
+                what=f"a batch of {len(events)} {self.group} events",
+            )
         except Exception:  # nothing was kept: each event is handled on its own
             logger.warning(
                 "%s batch of %d failed, handled one by one", self.group, len(batch), exc_info=True
@@ -336,8 +357,12 @@ class RetryWorker:
             self.queue.ack_many(self.group, done)
 
     def _handle(self, delivery: Delivery) -> None:
+        event = delivery.event
         try:
-            self.handler.handle(delivery.event, claim_lease=self.visibility)
+            retried(
+                lambda: self.handler.handle(event, claim_lease=self.visibility),
+                what=f"{self.group} handling {event.name} {event.event_id}",
+            )
         except Exception as failure:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
             self._fail(delivery, failure)
             return
@@ -348,6 +373,11 @@ class RetryWorker:
         error = f"{type(failure).__name__}: {failure}"
         if self.policy.should_retry(delivery.attempt, retryable=True):
             delay = self.policy.delay_before(delivery.attempt + 1)
+            if isinstance(failure, EventInProgress):
+                # The claim standing in the way is stale after the visibility: its holder
+                # finished by then, or died and the claim is taken over, so the retry
+                # waits that long rather than spend its attempts on a claim still fresh.
+                delay = max(delay, self.visibility)
             logger.warning(
                 "%s failed %s (attempt %d), retried in %s: %s",
                 self.group, delivery.event.name, delivery.attempt, delay, error,
