@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Final
 
 import nox
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typing", "imports", "tests", "docs"]
+nox.options.sessions = ["lint", "typing", "imports", "tests", "chaos", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 CHROMIUM = Path("/usr/bin/chromium")
+CHAOS_IN_CI: Final = ("--buyers", "150", "--load-seconds", "40")
+"""The chaos suite's scale on a CI run: two cores, and the rest of the suite to run too."""
 """Debian's Chromium, which the browser tests drive through Playwright."""
 
 
@@ -93,6 +96,24 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/fulfilment.py", *session.posargs)
     session.run("python", "benchmarks/api.py", *session.posargs)
     session.run("python", "benchmarks/jobs.py", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Run the chaos suite: real processes, buyers and faults, then the books.
+
+    It needs a PostgreSQL server whose user may create databases (at
+    CHECKOUT_CHAOS_DATABASE_URL, by default the local server as ``postgres``)
+    and redis-server installed. Its full run writes benchmarks/results/chaos.json;
+    on CI (``CI`` set) it runs at a smaller scale and keeps its figures out of
+    the repository. Arguments after ``--`` go to benchmarks/chaos.py.
+    """
+    _install(session, "tests", project=".[postgres,redis,fastapi]")
+    arguments = list(session.posargs)
+    if not arguments and os.environ.get("CI"):
+        out = Path(session.create_tmp()) / "chaos.json"
+        arguments = [*CHAOS_IN_CI, "--out", str(out)]
+    session.run("python", "benchmarks/chaos.py", *arguments)
 
 
 @nox.session

@@ -120,12 +120,15 @@ WEBHOOK_SECRET: Final = "whsec_bench"  # noqa: S105 - the fake gateway's, not a 
 
 
 @contextmanager
-def bench_database(admin_url: URL) -> Iterator[URL]:
-    """A fresh database on the server of ``admin_url``, migrated and holding the bench catalog.
+def fresh_database(
+    admin_url: URL, prefix: str = "checkout_bench", variable: str = ADMIN_URL_VARIABLE
+) -> Iterator[URL]:
+    """A new, empty database on the server of ``admin_url``, dropped (forcibly) at the end.
 
-    Uniquely named, and dropped at the end.
+    Uniquely named after ``prefix``; ``variable`` names the setting that points
+    elsewhere, when the server cannot be reached.
     """
-    name = f"checkout_bench_{uuid.uuid4().hex[:16]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         try:
@@ -134,13 +137,11 @@ def bench_database(admin_url: URL) -> Iterator[URL]:
         except OperationalError as error:
             raise SystemExit(
                 f"PostgreSQL at {admin_url.render_as_string()} cannot be reached or refuses "
-                f"to create a database ({error.orig}). Start it, or point {ADMIN_URL_VARIABLE} "
+                f"to create a database ({error.orig}). Start it, or point {variable} "
                 "at a server whose user may create databases."
             ) from None
         try:
-            url = admin_url.set(database=name)
-            _migrate_and_seed(url)
-            yield url
+            yield admin_url.set(database=name)
         finally:
             with admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -148,13 +149,22 @@ def bench_database(admin_url: URL) -> Iterator[URL]:
         admin.dispose()
 
 
+@contextmanager
+def bench_database(admin_url: URL) -> Iterator[URL]:
+    """A fresh database on the server of ``admin_url``, migrated and holding the bench catalog.
+
+    Uniquely named, and dropped at the end.
+    """
+    with fresh_database(admin_url) as url:
+        _migrate_and_seed(url)
+        yield url
+
+
 def _migrate_and_seed(url: URL) -> None:
     upgrade(url)
     engine = make_engine(url, poolclass=NullPool)
     try:
-        seed_demo_catalog(
-            SqlCatalog(engine), build_checkout(engine), bench_catalog(datetime.now(UTC))
-        )
+        seed_demo_catalog(SqlCatalog(engine), bench_catalog(datetime.now(UTC)))
     finally:
         engine.dispose()
 

@@ -19,6 +19,7 @@ from checkout_core.domain.catalog import (
 )
 from checkout_core.domain.discounts import Coupon
 from checkout_core.domain.money import Currency, Rate, Rounding
+from checkout_core.domain.redelivery import RedeliveryPolicy, RelayedEvent
 from checkout_core.domain.tax import TaxMode, TaxPolicy, TaxRounding
 
 _EARLIEST = datetime(2000, 1, 1)  # noqa: DTZ001 - hypothesis takes naive bounds
@@ -209,3 +210,32 @@ def pricing_cases(
         cart = cart.with_coupon(coupon.code)
     policy = draw(tax if tax is not None else tax_policies())
     return PricingCase(cart, offerings, sale, coupon, policy, PRICING_NOW)
+
+
+def spans(min_seconds: int = 0, max_seconds: int = 30 * 86_400) -> st.SearchStrategy[timedelta]:
+    """Spans of time to the microsecond, from ``min_seconds`` to ``max_seconds``."""
+    return st.integers(min_seconds * 10**6, max_seconds * 10**6).map(
+        lambda microseconds: timedelta(microseconds=microseconds)
+    )
+
+
+@st.composite
+def redelivery_policies(draw: st.DrawFn) -> RedeliveryPolicy:
+    """Policies waiting a second to a day before a first copy, looking back up to a year."""
+    stalled_after = draw(spans(1, 86_400))
+    return RedeliveryPolicy(
+        stalled_after=stalled_after,
+        lookback=stalled_after + draw(spans(1, 365 * 86_400)),
+    )
+
+
+@st.composite
+def relayed_events(draw: st.DrawFn) -> RelayedEvent:
+    """``order.paid`` events relayed up to 30 days after they happened, or a little before.
+
+    A relay on another machine, whose clock is behind, may mark an event
+    sent before the time it says it happened.
+    """
+    occurred_at = draw(aware_datetimes())
+    sent_at = occurred_at + draw(spans(0, 30 * 86_400)) - draw(spans(0, 60))
+    return RelayedEvent("evt_1", "ord_1", occurred_at, sent_at)

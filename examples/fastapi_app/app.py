@@ -12,6 +12,7 @@ enrollment worker, and the demo's catalog is seeded the first time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -32,6 +33,8 @@ from examples.fastapi_app.payment_return import RETURN_PATH, payment_return_rout
 from examples.fastapi_app.sign_in import DemoTokens, demo_tokens, sign_in_router
 
 __all__ = ["STATIC", "create_app"]
+
+logger = logging.getLogger(__name__)
 
 STATIC: Final = Path(__file__).parent / "static"
 """The pages, the script and the style sheet."""
@@ -56,7 +59,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     try:
         clock = server.checkout.ports.clock
-        seed_on_first_start(server.catalog, server.checkout, clock.now())
+        if seed_on_first_start(server.catalog, clock.now()):
+            logger.info("seeded the demo's catalog: its database had no offerings")
         if server.sandbox is not None and public is not None:
             # Through the app's own webhook route, signature checks and all.
             server.sandbox.webhook_target = public + "/api/v1/webhooks/{provider}"

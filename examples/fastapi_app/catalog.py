@@ -14,7 +14,6 @@ from attrs import evolve
 
 from checkout_adapters.demo import DemoCatalog, demo_catalog, seed_demo_catalog
 from checkout_adapters.sqlalchemy import SqlCatalog
-from checkout_core.services import Checkout
 
 __all__ = ["SALE_AHEAD", "SALE_BEHIND", "sales_running_around", "seed_on_first_start"]
 
@@ -33,13 +32,11 @@ def sales_running_around(catalog: DemoCatalog, now: datetime) -> DemoCatalog:
     return evolve(catalog, sales=sales)
 
 
-def seed_on_first_start(store: SqlCatalog, checkout: Checkout, now: datetime) -> bool:
+def seed_on_first_start(store: SqlCatalog, now: datetime) -> bool:
     """Seed the demo's catalog, its sales running around ``now``, unless offerings exist.
 
     Returns whether it seeded. A database seeded before keeps its catalog as
-    the host left it (its coupons' uses, too).
+    the host left it (its coupons' uses, too). Replicas starting together
+    seed it once: the others wait for the one seeding, then find offerings.
     """
-    if store.active_offerings():
-        return False
-    seed_demo_catalog(store, checkout, sales_running_around(demo_catalog(), now))
-    return True
+    return seed_demo_catalog(store, sales_running_around(demo_catalog(), now))

@@ -17,8 +17,12 @@ from sqlalchemy import make_url
 from checkout_adapters.demo import run_demo
 from checkout_adapters.jobs.commands import jobs, scheduler
 from checkout_adapters.jobs.daily import write_daily_report
-from checkout_adapters.jobs.operated import logging_to_stderr, operated, read_settings
-from checkout_adapters.jobs.settings import JobSettings
+from checkout_adapters.jobs.operated import (
+    logging_to_stderr,
+    operated,
+    read_job_settings,
+    read_settings,
+)
 from checkout_adapters.settings import ConfigurationError, ServerSettings
 from checkout_adapters.sqlalchemy import make_engine, upgrade
 
@@ -198,7 +202,7 @@ def report_daily(day: datetime | None, out: Path | None, chart: bool) -> None:  
     """Write the daily report of the 30 days ending with --date: JSON, CSV and a chart."""
     settings = read_settings()
     when: date = day.date() if day is not None else (datetime.now(UTC) - timedelta(days=1)).date()
-    directory = out or JobSettings.from_env().reports_dir
+    directory = out or read_job_settings().reports_dir
     engine = make_engine(settings.database_url)
     try:
         files = write_daily_report(engine, when, directory, chart=chart)

@@ -38,7 +38,7 @@ from checkout_core.domain.messages import Notification
 from checkout_core.domain.money import Currency, Rate
 from checkout_core.domain.tax import TaxPolicy, TaxRounding
 from checkout_core.errors import CheckoutError
-from checkout_core.services import Checkout, CheckoutSettings
+from checkout_core.services import CheckoutSettings
 
 __all__ = ["DEMO_NOW", "DemoCatalog", "demo_catalog", "run_demo", "seed_demo_catalog"]
 
@@ -90,16 +90,16 @@ def demo_catalog() -> DemoCatalog:
     )
 
 
-def seed_demo_catalog(store: SqlCatalog, checkout: Checkout, catalog: DemoCatalog) -> None:
-    """Store the demo's offerings and sale in ``store``, and its coupons through ``checkout``."""
-    for offering in catalog.offerings.values():
-        store.put_offering(offering)
-    for sale in catalog.sales.values():
-        store.put_sale(sale)
-    with checkout.ports.unit_of_work() as uow:
-        for coupon in catalog.coupons.values():
-            uow.discounts.add_coupon(coupon)
-        uow.commit()
+def seed_demo_catalog(store: SqlCatalog, catalog: DemoCatalog) -> bool:
+    """Store the demo's offerings, sales and coupons in ``store`` if it has no offering yet.
+
+    Returns whether it stored them. One transaction, safe from any number of
+    processes at once and never changing a row that exists (a coupon keeps
+    its uses): see :meth:`~checkout_adapters.sqlalchemy.SqlCatalog.seed_if_empty`.
+    """
+    return store.seed_if_empty(
+        catalog.offerings.values(), catalog.sales.values(), catalog.coupons.values()
+    )
 
 
 def _envelope(result: Result[T, CheckoutError], present: Callable[[T], Json]) -> Json:
@@ -150,7 +150,7 @@ def _run_worker(world: Embedded, echo: Callable[[str], None], order_token: str |
 
 
 def _walk(world: Embedded, catalog: DemoCatalog, echo: Callable[[str], None]) -> None:
-    seed_demo_catalog(world.catalog, world.checkout, catalog)
+    seed_demo_catalog(world.catalog, catalog)
     checkout = world.checkout
 
     def show(title: str, body: Json) -> None:

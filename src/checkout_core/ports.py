@@ -41,6 +41,7 @@ from checkout_core.domain.messages import Alert, AnalyticsEvent, Notification
 from checkout_core.domain.messaging import DeadLetter, Delivery
 from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.redelivery import RelayedEvent
 from checkout_core.domain.retry import CircuitBreaker
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 
@@ -202,6 +203,24 @@ class OrderRepository(Protocol):
         the previous batch) when it is given. Orders another transaction
         holds are skipped rather than waited for, so two runners never wait
         on each other and never take the same order.
+        """
+        ...
+
+    def stalled_paid(
+        self,
+        updated_from: datetime,
+        updated_before: datetime,
+        *,
+        after: Order | None,
+        limit: int,
+    ) -> list[Order]:
+        """Up to ``limit`` orders paid and not completed, last updated in the window given.
+
+        That is orders in status paid (their buyer paid, and the enrollment
+        worker has not completed them) whose ``updated_at`` is in
+        ``[updated_from, updated_before)``. They come in ``(updated_at, token)``
+        order, after ``after`` (the last order of the previous batch) when it
+        is given. Nothing is locked.
         """
         ...
 
@@ -405,6 +424,23 @@ class Outbox(Protocol):
 
         An outbox read by its consumers directly (no relay) has nothing to
         relay, and answers 0.
+        """
+        ...
+
+    def relayed(self, name: str, order_tokens: Collection[str]) -> list[RelayedEvent]:
+        """The events called ``name`` of the orders ``order_tokens`` that a relay marked sent.
+
+        Oldest first (in the order they were appended). Events not marked
+        sent are left out: those waiting for the relay, and every event of
+        an outbox read by its consumers directly.
+        """
+        ...
+
+    def resend(self, events: Collection[RelayedEvent]) -> int:
+        """Mark ``events`` unsent again, for the relay to publish them once more; return how many.
+
+        Each is marked only if it is still marked sent at its ``sent_at``: an
+        event a relay published again since it was read is left as it is.
         """
         ...
 

@@ -2,24 +2,28 @@
 
 An adapter's test module subclasses :class:`OperationsContract` (under a
 name starting with ``Test``), provides the fixture ``uow_factory`` over an
-empty store and says with ``relays_outbox`` whether its outbox waits for a
-relay (SQL) or is read by its consumers directly (memory).
+empty store and the fixture ``relay_outbox`` that publishes the store's
+unsent events as its relay does, and says with ``relays_outbox`` whether
+its outbox waits for a relay (SQL) or is read by its consumers directly
+(memory).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 import attrs
 import pytest
 
 from checkout_core.domain.cart import CartStatus
 from checkout_core.domain.enrollments import Enrollment
-from checkout_core.domain.events import OrderCompleted
+from checkout_core.domain.events import NotificationRequested, OrderCompleted, OrderPaid
 from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payment_events import PaymentEvent
 from checkout_core.domain.payments import Payment
+from checkout_core.domain.redelivery import RelayedEvent
 from checkout_core.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.unit_of_work import (
     NOW,
@@ -31,7 +35,11 @@ from tests.contract.unit_of_work import (
     write,
 )
 
-__all__ = ["OperationsContract"]
+__all__ = ["OperationsContract", "RelayOutbox"]
+
+RelayOutbox: TypeAlias = Callable[[datetime], list[str]]
+"""Publishes every event of the outbox not marked sent, oldest first, marking each sent at
+the time given; returns the ids of the events published."""
 
 _MINUTE = timedelta(minutes=1)
 _HOUR = timedelta(hours=1)
@@ -71,6 +79,15 @@ def _ids(payments: list[Payment]) -> list[str]:
     return [payment.id for payment in payments]
 
 
+def _tokens(orders: list[Order]) -> list[str]:
+    return [order.token for order in orders]
+
+
+def _paid(event_id: str, order_token: str, at: datetime = NOW) -> OrderPaid:
+    """The ``order.paid`` of ``order_token`` (what the consumer needs of it is not read here)."""
+    return OrderPaid(event_id, at, order_token, "usr_1", 100_00, "INR", "fake", "pay_1", ())
+
+
 class OperationsContract:
     """What every store answers to the jobs' queries, proved on a fresh store per test."""
 
@@ -79,6 +96,11 @@ class OperationsContract:
     @pytest.fixture
     def uow_factory(self) -> UnitOfWorkFactory:
         """Units of work over an empty store; every subclass provides it."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    def relay_outbox(self) -> RelayOutbox:
+        """The store's relay, publishing to a queue of its own; every subclass provides it."""
         raise NotImplementedError
 
     # Payments to reconcile.
@@ -317,3 +339,140 @@ class OperationsContract:
         counted = read(uow_factory, lambda uow: uow.outbox.count_unsent(NOW - _HOUR))
 
         assert counted == (1 if self.relays_outbox else 0)
+
+    # Paid orders whose event a broker may have lost.
+
+    def test_stalled_paid_orders_are_the_paid_ones_last_updated_in_the_window(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        window_from, window_before = NOW - 7 * _DAY, NOW - 10 * _MINUTE
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                _order("ord_b", OrderStatus.PAID, NOW - _HOUR),
+                _order("ord_a", OrderStatus.PAID, NOW - _HOUR),
+                _order("ord_first", OrderStatus.PAID, window_from),
+                _order("ord_just_paid", OrderStatus.PAID, window_before),
+                _order("ord_long_ago", OrderStatus.PAID, window_from - _MINUTE),
+                _order("ord_completed", OrderStatus.COMPLETED, NOW - _HOUR),
+                _order("ord_waiting", OrderStatus.AWAITING_PAYMENT, NOW - _HOUR),
+                _order("ord_refunded", OrderStatus.REFUNDED, NOW - _HOUR),
+            ),
+        )
+
+        found = read(
+            uow_factory,
+            lambda uow: uow.orders.stalled_paid(window_from, window_before, after=None, limit=10),
+        )
+
+        assert _tokens(found) == ["ord_first", "ord_a", "ord_b"]
+        assert found[1] == _order("ord_a", OrderStatus.PAID, NOW - _HOUR)
+
+    def test_stalled_paid_orders_come_in_batches_by_time_then_token(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        # Two share an instant: the token breaks the tie, and the cursor must not skip either.
+        minutes = {"ord_c": 30, "ord_a": 50, "ord_b2": 40, "ord_b1": 40, "ord_d": 20}
+        write(
+            uow_factory,
+            lambda uow: _store(
+                uow,
+                *(
+                    _order(token, OrderStatus.PAID, NOW - ago * _MINUTE)
+                    for token, ago in minutes.items()
+                ),
+            ),
+        )
+        batches: list[list[str]] = []
+        after: Order | None = None
+        while True:
+            batch = read(
+                uow_factory,
+                lambda uow, after=after: uow.orders.stalled_paid(  # type: ignore[misc]
+                    NOW - _DAY, NOW, after=after, limit=2
+                ),
+            )
+            batches.append(_tokens(batch))
+            if len(batch) < 2:
+                break
+            after = batch[-1]
+
+        assert batches == [["ord_a", "ord_b1"], ["ord_b2", "ord_c"], ["ord_d"]]
+
+    def test_relayed_events_are_those_of_the_orders_named_that_a_relay_marked_sent(
+        self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox
+    ) -> None:
+        write(
+            uow_factory,
+            lambda uow: uow.outbox.append(_paid("evt_1", "ord_1", NOW - _HOUR)),
+            lambda uow: uow.outbox.append(
+                NotificationRequested("evt_2", NOW, "ord_1", "usr_1", "welcome")
+            ),
+            lambda uow: uow.outbox.append(_paid("evt_3", "ord_3")),
+        )
+        assert relay_outbox(NOW + _MINUTE) == ["evt_1", "evt_2", "evt_3"]
+        write(uow_factory, lambda uow: uow.outbox.append(_paid("evt_4", "ord_4")))
+
+        found = read(
+            uow_factory,
+            lambda uow: uow.outbox.relayed("order.paid", ["ord_1", "ord_2", "ord_4"]),
+        )
+
+        assert found == [RelayedEvent("evt_1", "ord_1", NOW - _HOUR, NOW + _MINUTE)]
+        assert read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", [])) == []
+
+    def test_a_resent_event_is_published_again_by_the_relay_before_newer_ones(
+        self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox
+    ) -> None:
+        write(
+            uow_factory,
+            lambda uow: uow.outbox.append(_paid("evt_1", "ord_1")),
+            lambda uow: uow.outbox.append(_paid("evt_2", "ord_2")),
+        )
+        relay_outbox(NOW)
+        write(uow_factory, lambda uow: uow.outbox.append(_paid("evt_3", "ord_3")))
+        (relayed,) = read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"]))
+
+        with uow_factory() as uow:
+            resent = uow.outbox.resend([relayed])
+            uow.commit()
+
+        assert resent == 1
+        assert read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"])) == []
+        assert relay_outbox(NOW + _HOUR) == ["evt_1", "evt_3"]
+        again = read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"]))
+        assert again == [RelayedEvent("evt_1", "ord_1", NOW, NOW + _HOUR)]
+
+    def test_an_event_relayed_again_since_it_was_read_is_not_resent(
+        self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox
+    ) -> None:
+        write(uow_factory, lambda uow: uow.outbox.append(_paid("evt_1", "ord_1")))
+        relay_outbox(NOW)
+        (stale,) = read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"]))
+        write(uow_factory, lambda uow: uow.outbox.resend([stale]))
+        relay_outbox(NOW + _HOUR)
+
+        with uow_factory() as uow:
+            resent = uow.outbox.resend([stale])
+            uow.commit()
+
+        assert resent == 0
+        found = read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"]))
+        assert found == [RelayedEvent("evt_1", "ord_1", NOW, NOW + _HOUR)]
+        assert relay_outbox(NOW + 2 * _HOUR) == []
+
+    def test_a_resend_rolled_back_leaves_the_event_marked_sent(
+        self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox
+    ) -> None:
+        write(uow_factory, lambda uow: uow.outbox.append(_paid("evt_1", "ord_1")))
+        relay_outbox(NOW)
+        (relayed,) = read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"]))
+
+        with uow_factory() as uow:
+            assert uow.outbox.resend([relayed]) == 1
+
+        assert read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", ["ord_1"])) == [
+            relayed
+        ]
+        assert relay_outbox(NOW + _HOUR) == []

@@ -71,7 +71,7 @@ from tests.contract.catalog import CatalogContract, CatalogFactory
 from tests.contract.idempotency_cache import IdempotencyCacheContract
 from tests.contract.limits import RateLimiterContract
 from tests.contract.lock import LockContract
-from tests.contract.operations import OperationsContract
+from tests.contract.operations import OperationsContract, RelayOutbox
 from tests.contract.queue import MessageQueueContract, Publish, make_event
 from tests.contract.unit_of_work import (
     INR,
@@ -110,8 +110,21 @@ class TestInMemoryOperations(OperationsContract):
     relays_outbox = False
 
     @pytest.fixture
-    def uow_factory(self) -> UnitOfWorkFactory:
-        return InMemoryUnitOfWorkFactory(InMemoryStore())
+    def store(self) -> InMemoryStore:
+        return InMemoryStore()
+
+    @pytest.fixture
+    def uow_factory(self, store: InMemoryStore) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory(store)
+
+    @pytest.fixture
+    def relay_outbox(self, store: InMemoryStore) -> RelayOutbox:
+        def relay(at: datetime) -> list[str]:
+            recorder = _Recorder()
+            InMemoryRelay(store, recorder, clock=FixedClock(at), batch_size=1_000).relay_once()
+            return [event.event_id for event in recorder.published]
+
+        return relay
 
 
 class TestInMemoryQueue(MessageQueueContract):
@@ -346,22 +359,51 @@ class _Recorder:
         self.published.append(event)
 
 
-def test_the_memory_relay_publishes_committed_events_in_order_once_each() -> None:
+def test_the_memory_relay_publishes_committed_events_in_order_marking_each_sent() -> None:
     store = InMemoryStore()
     factory = InMemoryUnitOfWorkFactory(store)
     recorder = _Recorder()
-    relay = InMemoryRelay(store, recorder, batch_size=2)
+    clock = FixedClock(NOW)
+    relay = InMemoryRelay(store, recorder, clock=clock, batch_size=2)
     for event in map(make_event, (1, 2, 3)):
         write(factory, functools.partial(_append, event))
 
     counts = [relay.relay_once() for _ in range(3)]
+    clock.advance(timedelta(minutes=1))
     write(factory, lambda uow: uow.outbox.append(make_event(4)))
 
     assert counts == [2, 1, 0]
-    assert relay.relay_once() == 1
+    # The marks are the store's: a relay made afresh publishes only what was never sent.
+    assert InMemoryRelay(store, recorder, clock=clock).relay_once() == 1
+    assert relay.relay_once() == 0
     assert recorder.published == [make_event(n) for n in (1, 2, 3, 4)]
+    assert list(store.outbox_sent.values()) == [NOW] * 3 + [NOW + timedelta(minutes=1)]
     with pytest.raises(ValueError, match="at least one"):
-        InMemoryRelay(store, recorder, batch_size=0)
+        InMemoryRelay(store, recorder, clock=clock, batch_size=0)
+
+
+class _FailsOnSecond(_Recorder):
+    def publish(self, event: DomainEvent) -> None:
+        if self.published:
+            raise ConnectionError(event.event_id)
+        super().publish(event)
+
+
+def test_the_memory_relay_leaves_unsent_what_the_queue_did_not_take() -> None:
+    store = InMemoryStore()
+    factory = InMemoryUnitOfWorkFactory(store)
+    for event in map(make_event, (1, 2, 3)):
+        write(factory, functools.partial(_append, event))
+    failing = _FailsOnSecond()
+
+    with pytest.raises(ConnectionError, match="evt_2"):
+        InMemoryRelay(store, failing, clock=FixedClock(NOW)).relay_once()
+    recorder = _Recorder()
+    relayed = InMemoryRelay(store, recorder, clock=FixedClock(NOW)).relay_once()
+
+    assert failing.published == [make_event(1)]
+    assert relayed == 2
+    assert recorder.published == [make_event(2), make_event(3)]
 
 
 # The catalog, the cache and the lock.

@@ -118,7 +118,7 @@ class BrokenDatabase:
 def seeded_world() -> Iterator[Embedded]:
     """The embedded checkout at the demo's fixed time, with the demo's catalog and coupon."""
     with embedded(clock=FixedClock(DEMO_NOW), settings=CheckoutSettings(tax=CATALOG.tax)) as world:
-        seed_demo_catalog(world.catalog, world.checkout, CATALOG)
+        seed_demo_catalog(world.catalog, CATALOG)
         yield world
 
 

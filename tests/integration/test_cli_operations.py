@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, update
 
 from checkout_adapters.reports import CSV_FILES
 from checkout_adapters.sqlalchemy import make_engine
+from checkout_adapters.sqlalchemy.tables import orders
+from tests.integration.fulfilment_support import pay_orders
 from tests.integration.sql_support import postgres_server_url, scratch_database, sqlite_url
 from tests.jobs.cli_support import (
     cli_environment,
@@ -79,6 +81,43 @@ def test_the_payment_and_order_jobs_run_by_hand(environment: dict[str, str], nam
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith(f"{name}: ok in ")
     assert "payments_checked=0" in result.output
+
+
+def test_orders_redeliver_run_by_hand_counts_paid_orders_left_uncompleted_past_the_delay(
+    environment: dict[str, str],
+) -> None:
+    with server_for(environment) as server:
+        pay_orders(server.engine, 1)
+        with server.engine.begin() as connection:
+            connection.execute(
+                update(orders).values(updated_at=datetime.now(UTC) - timedelta(minutes=20))
+            )
+
+    patient = invoke(
+        {**environment, "CHECKOUT_REDELIVERY_DELAY": "3600"}, "jobs", "run", "orders.redeliver"
+    )
+    result = invoke(environment, "jobs", "run", "orders.redeliver")
+
+    assert patient.exit_code == 0, patient.output
+    assert "0 items (stalled=0, republished=0)" in patient.output.splitlines()[-1]
+    assert result.exit_code == 0, result.output
+    # The outbox table is the queue here: nothing was relayed, so nothing is published again.
+    assert "1 items (stalled=1, republished=0)" in result.output.splitlines()[-1]
+
+
+@pytest.mark.parametrize("delay", ["soon", "0", "-60", "604800"])
+def test_a_redelivery_delay_out_of_bounds_stops_the_job_in_one_line_naming_it(
+    environment: dict[str, str], delay: str
+) -> None:
+    result = invoke(
+        {**environment, "CHECKOUT_REDELIVERY_DELAY": delay}, "jobs", "run", "orders.redeliver"
+    )
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: configuration: CHECKOUT_REDELIVERY_DELAY is {delay!r}: it takes a number of "
+        "seconds above 0 and below 604800 (a week)\n"
+    )
 
 
 def test_the_daily_report_job_writes_yesterdays_files(

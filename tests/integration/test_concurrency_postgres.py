@@ -327,6 +327,16 @@ class _OrdersThatFailOnceWritten:
     ) -> list[Order]:
         return self._real.lock_stale_unpaid(updated_before, after=after, limit=limit)
 
+    def stalled_paid(
+        self,
+        updated_from: datetime,
+        updated_before: datetime,
+        *,
+        after: Order | None,
+        limit: int,
+    ) -> list[Order]:
+        return self._real.stalled_paid(updated_from, updated_before, after=after, limit=limit)
+
     def count_paid_without_capture(self, since: datetime) -> int:
         return self._real.count_paid_without_capture(since)
 

@@ -263,7 +263,7 @@ def test_a_server_sells_while_redis_is_killed_and_completes_the_paid_orders_once
     with served(
         server_settings, checkout_settings=CheckoutSettings(tax=demo_catalog().tax)
     ) as server:
-        seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+        seed_demo_catalog(server.catalog, demo_catalog())
         server.start()
         client = TestClient(checkout_app(server.checkout, settings(), metrics=server.metrics))
         first = _buy(client, server, "buyer_0")

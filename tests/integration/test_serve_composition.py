@@ -54,7 +54,7 @@ def _settings(tmp_path: Path, **variables: str) -> ServerSettings:
 
 def _pay_and_wait_for_enrollment(server: Served) -> list[str]:
     """Order int_123 as a buyer, pay it on the sandbox, and wait for the worker's enrollment."""
-    seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+    seed_demo_catalog(server.catalog, demo_catalog())
     checkout = server.checkout
     cart = checkout.carts.create_cart([CartLine("int_123", Period(3, "month"))]).unwrap()
     placed = checkout.orders.create_from_cart(cart.token, f"idem_{uuid.uuid4().hex}", "user_42")
@@ -156,7 +156,7 @@ def test_with_redis_a_paid_order_completes_through_the_relay_and_streams(
 
 def test_the_metrics_count_cart_cache_reads_and_watch_the_database_pool(tmp_path: Path) -> None:
     with served(_settings(tmp_path), checkout_settings=CHECKOUT_SETTINGS) as server:
-        seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+        seed_demo_catalog(server.catalog, demo_catalog())
         cart = server.checkout.carts.create_cart([CartLine("int_123", Period(1, "month"))])
         server.checkout.pricing.calculate(cart.unwrap().token, None).unwrap()
         exposition = server.metrics.render()[0].decode()
@@ -175,7 +175,7 @@ def test_the_sandbox_pay_page_sends_the_buyer_back_to_the_return_url(tmp_path: P
         checkout_settings=CHECKOUT_SETTINGS,
         return_url="http://127.0.0.1:9/checkout/return",
     ) as server:
-        seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+        seed_demo_catalog(server.catalog, demo_catalog())
         cart = server.checkout.carts.create_cart([CartLine("int_123", Period(1, "month"))])
         placed = server.checkout.orders.create_from_cart(cart.unwrap().token, "idem_1", "u1")
         checkout_url = placed.unwrap().receipt.checkout_url

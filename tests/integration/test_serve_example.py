@@ -53,8 +53,8 @@ def test_the_sales_are_moved_to_run_around_now_and_nothing_else_changes() -> Non
 
 def test_the_catalog_is_seeded_on_the_first_start_only(tmp_path: Path) -> None:
     with served(_settings(tmp_path)) as server:
-        first = seed_on_first_start(server.catalog, server.checkout, NOW)
-        again = seed_on_first_start(server.catalog, server.checkout, NOW + timedelta(days=400))
+        first = seed_on_first_start(server.catalog, NOW)
+        again = seed_on_first_start(server.catalog, NOW + timedelta(days=400))
         sale = server.catalog.sale("summer2024")
         offerings = [offering.id for offering in server.catalog.active_offerings()]
     assert (first, again) == (True, False)

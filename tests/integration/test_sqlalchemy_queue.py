@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from checkout_adapters.memory import FixedClock
 from checkout_adapters.sqlalchemy import SqlOutboxReader, SqlUnitOfWorkFactory
 from checkout_adapters.sqlalchemy.queue import SqlOutboxQueue
-from checkout_adapters.sqlalchemy.tables import outbox_deliveries
+from checkout_adapters.sqlalchemy.tables import outbox, outbox_deliveries
 from checkout_core.domain.messaging import Delivery
 from checkout_core.ports import MessageQueue
 from tests.contract.queue import MessageQueueContract, Publish, make_event
@@ -62,6 +62,18 @@ def test_publishing_appends_only_an_event_the_outbox_lacks(engine: Engine) -> No
         make_event(1),
         make_event(2),
     ]
+
+
+def test_an_event_appended_or_published_keeps_its_orders_token_in_a_column(
+    engine: Engine,
+) -> None:
+    _committing(engine)(make_event(1))
+
+    SqlOutboxQueue(engine, clock=FixedClock(NOW)).publish(make_event(2))
+
+    with engine.connect() as connection:
+        rows = connection.execute(select(outbox.c.event_id, outbox.c.order_token)).all()
+    assert sorted(map(tuple, rows)) == [("evt_1", "ord_1"), ("evt_2", "ord_2")]
 
 
 def test_a_delivery_is_recorded_with_its_consumer_and_lease(engine: Engine) -> None:

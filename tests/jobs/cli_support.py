@@ -62,14 +62,14 @@ def server_for(environment: Mapping[str, str], *, at: datetime | None = None) ->
 def stale_carts(environment: Mapping[str, str], count: int) -> None:
     """``count`` carts of the demo's catalog, opened three days ago: their day ran out."""
     with server_for(environment, at=datetime.now(UTC) - timedelta(days=3)) as server:
-        seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+        seed_demo_catalog(server.catalog, demo_catalog())
         for _ in range(count):
             server.checkout.carts.create_cart([CartLine("int_456", Period(1, "month"))]).unwrap()
 
 
 def place_free_order(server: Served) -> str:
     """A free order by ``user_42``: its welcome email waits in the outbox; its token."""
-    seed_demo_catalog(server.catalog, server.checkout, demo_catalog())
+    seed_demo_catalog(server.catalog, demo_catalog())
     checkout = server.checkout
     cart = checkout.carts.create_cart([CartLine("int_456", Period(1, "month"))]).unwrap()
     placed = checkout.orders.create_from_cart(cart.token, f"idem_{uuid.uuid4().hex}", "user_42")

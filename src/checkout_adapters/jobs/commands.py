@@ -13,10 +13,14 @@ import click
 from attrs import evolve
 
 from checkout_adapters.jobs.model import Job, JobRun, Outcome, ProgressHook
-from checkout_adapters.jobs.operated import logging_to_stderr, operated, read_settings
+from checkout_adapters.jobs.operated import (
+    logging_to_stderr,
+    operated,
+    read_job_settings,
+    read_settings,
+)
 from checkout_adapters.jobs.registry import JOBS, UnknownJob, job_named
 from checkout_adapters.jobs.scheduler import Scheduler
-from checkout_adapters.jobs.settings import JobSettings
 from checkout_adapters.jobs.wiring import job_runner
 from checkout_adapters.system import SystemClock
 
@@ -68,7 +72,7 @@ def run_job(name: str) -> None:
     settings = read_settings()
     clock = SystemClock()
     with operated(settings) as server:
-        runner = job_runner(server, settings, JobSettings.from_env(), clock)
+        runner = job_runner(server, settings, read_job_settings(), clock)
         with _progress(job) as on_progress:
             run = runner.run(job, on_progress=on_progress)
     click.echo(describe(run))
@@ -142,7 +146,7 @@ def scheduler(
     settings = read_settings()
     clock = SystemClock()
     with operated(settings) as server:
-        runner = job_runner(server, settings, JobSettings.from_env(), clock)
+        runner = job_runner(server, settings, read_job_settings(), clock)
         if metrics_port is not None:
             _serve_metrics(server.metrics.registry, metrics_port)
         names = ", ".join(f"{job.name} every {_interval(job.interval)}" for job in chosen)

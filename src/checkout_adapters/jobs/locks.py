@@ -23,7 +23,6 @@ the next one elsewhere.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 from typing import Final, Protocol
@@ -32,6 +31,7 @@ from attrs import frozen
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from checkout_adapters.sqlalchemy.advisory import advisory_key as named_advisory_key
 from checkout_core.ports import Lock, LockLease
 
 __all__ = ["AdvisoryJobLock", "HeldLock", "JobLock", "LeasedJobLock", "advisory_key"]
@@ -66,11 +66,10 @@ class JobLock(Protocol):
 def advisory_key(job: str) -> int:
     """The 64-bit advisory lock key of ``job``: the same in every process and release.
 
-    Python's ``hash`` of a string changes between processes; this is the
-    first eight bytes of a BLAKE2b digest, read as PostgreSQL's signed bigint.
+    The key of the name ``checkout.job:<job>``
+    (:func:`checkout_adapters.sqlalchemy.advisory.advisory_key`).
     """
-    digest = hashlib.blake2b(f"{_KEY_PREFIX}{job}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return named_advisory_key(f"{_KEY_PREFIX}{job}")
 
 
 @frozen

@@ -10,6 +10,7 @@ from pathlib import Path
 from attrs import field, frozen
 from sqlalchemy import Engine
 
+from checkout_core.domain.redelivery import STALLED_AFTER
 from checkout_core.errors import CheckoutError
 from checkout_core.ports import Clock
 from checkout_core.services import Checkout
@@ -29,7 +30,9 @@ class JobContext:
     """What a job's run works with: the checkout, the clock, and whom to tell of its progress.
 
     ``engine`` is the checkout's database (the daily report reads it);
-    ``reports_dir`` is where the daily report's files go.
+    ``reports_dir`` is where the daily report's files go;
+    ``redelivery_delay`` is how long ``orders.redeliver`` leaves a paid
+    order to complete before it publishes its event again.
     """
 
     checkout: Checkout
@@ -37,6 +40,7 @@ class JobContext:
     engine: Engine
     reports_dir: Path
     on_progress: ProgressHook = _ignore_progress
+    redelivery_delay: timedelta = STALLED_AFTER
 
 
 @frozen

@@ -1,8 +1,9 @@
 """What the operations commands share: the settings read, the checkout built, errors said once.
 
-A command reads its settings with :func:`read_settings` and builds the
-server's checkout with :func:`operated`; a configuration error in either is
-one line naming the variable, as ``checkout serve`` prints it.
+A command reads its settings with :func:`read_settings` (the jobs' own with
+:func:`read_job_settings`) and builds the server's checkout with
+:func:`operated`; a configuration error in any of them is one line naming
+the variable, as ``checkout serve`` prints it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Final
 import click
 
 from checkout_adapters.bootstrap import Served, served
+from checkout_adapters.jobs.settings import JobSettings
 from checkout_adapters.settings import ConfigurationError, ServerSettings
 
-__all__ = ["configuration_error", "logging_to_stderr", "operated", "read_settings"]
+__all__ = [
+    "configuration_error",
+    "logging_to_stderr",
+    "operated",
+    "read_job_settings",
+    "read_settings",
+]
 
 _RETURN_PATH: Final = "/checkout/return"
 """Where the example app takes buyers back from the gateway; Stripe needs it named."""
@@ -32,6 +40,14 @@ def read_settings() -> ServerSettings:
     """The server's settings from the environment; a bad one stops the command, named."""
     try:
         return ServerSettings.from_env()
+    except ConfigurationError as error:
+        raise configuration_error(error) from None
+
+
+def read_job_settings() -> JobSettings:
+    """The jobs' settings from the environment; a bad one stops the command, named."""
+    try:
+        return JobSettings.from_env()
     except ConfigurationError as error:
         raise configuration_error(error) from None
 

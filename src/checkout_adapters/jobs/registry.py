@@ -10,6 +10,9 @@ name                    every       what it does
                                     from opening
 ``orders.sync``         1 hour      sync pending payments' status, then expire stale
                                     unpaid orders; count orphaned records
+``orders.redeliver``    5 minutes   publish again the ``order.paid`` of paid orders not
+                                    completed after ``CHECKOUT_REDELIVERY_DELAY``
+                                    (the broker may have lost it), backing off
 ``reports.daily``       1 day       write yesterday's daily report (JSON, CSV, chart)
 ======================  ==========  ===================================================
 
@@ -17,7 +20,8 @@ Every job works in batches, each its own transaction, telling its
 ``on_progress`` hook after each one, and may be run again: a run cut short
 leaves finished batches done and the rest to the next run. ``orders.sync``
 syncs before it expires, so an order whose webhook was lost is paid, not
-expired.
+expired. ``orders.redeliver`` republishes the same event (same id), so the
+enrollment worker's inbox keeps a paid order's fulfilment to one.
 """
 
 from __future__ import annotations
@@ -147,6 +151,29 @@ def sync_orders(context: JobContext) -> JobReport:
     )
 
 
+def redeliver_paid_orders(context: JobContext) -> JobReport:
+    """``orders.redeliver``: the ``order.paid`` of stalled paid orders marked to go out again."""
+    name = "orders.redeliver"
+    redelivery = _value(
+        name,
+        "redeliver_stalled",
+        context.checkout.redelivery.redeliver_stalled(
+            stalled_after=context.redelivery_delay,
+            batch_size=BATCH_SIZE,
+            on_progress=context.on_progress,
+        ),
+    )
+    if redelivery.stalled:
+        logger.warning(
+            "orders.redeliver found %d paid orders not completed after %s; %d published again",
+            redelivery.stalled, context.redelivery_delay, redelivery.republished,
+        )  # fmt: skip
+    return JobReport(
+        items=redelivery.stalled,
+        figures={"stalled": redelivery.stalled, "republished": redelivery.republished},
+    )
+
+
 def write_yesterdays_report(context: JobContext) -> JobReport:
     """``reports.daily``: yesterday's report (UTC) written under the reports directory."""
     day = (context.clock.now() - _DAY).date()
@@ -181,6 +208,12 @@ JOBS: Final[Mapping[str, Job]] = {
             timedelta(hours=1),
             sync_orders,
             "Sync pending payments' status, expire stale unpaid orders, count orphans.",
+        ),
+        Job(
+            "orders.redeliver",
+            timedelta(minutes=5),
+            redeliver_paid_orders,
+            "Republish order.paid of paid orders not completed after CHECKOUT_REDELIVERY_DELAY.",
         ),
         Job(
             "reports.daily",

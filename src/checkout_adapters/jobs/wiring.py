@@ -57,6 +57,7 @@ def job_runner(
             engine=served.engine,
             reports_dir=job_settings.reports_dir,
             on_progress=on_progress,
+            redelivery_delay=job_settings.redelivery_delay,
         )
 
     return JobRunner(

@@ -14,7 +14,7 @@ committed; call it outside a unit of work (the lock is re-entrant, so a
 thread inside one would also see what its own transaction wrote).
 
 :class:`InMemoryRelay` moves the store's committed events to another queue
-(Redis Streams in a test, say), in order, each once.
+(Redis Streams in a test, say), in order, marking each sent.
 """
 
 from __future__ import annotations
@@ -210,30 +210,43 @@ class _Publisher(Protocol):
 
 
 class InMemoryRelay:
-    """Publishes the events committed to ``store``'s outbox to ``queue``, oldest first, once each.
+    """Publishes the events committed to ``store``'s outbox to ``queue``, oldest first.
 
-    The store keeps no "sent" mark, so the relay remembers the last position
-    it published; a relay made afresh starts from the beginning.
+    As the SQL adapter's ``OutboxRelay`` does with ``sent_at``, it marks
+    each event it published sent, at ``clock``'s time, in
+    :attr:`InMemoryStore.outbox_sent`, and publishes the events without a
+    mark: those never published, and those whose mark was taken off to
+    publish them again (``Outbox.resend``).
     """
 
-    def __init__(self, store: InMemoryStore, queue: _Publisher, *, batch_size: int = 100) -> None:
+    def __init__(
+        self, store: InMemoryStore, queue: _Publisher, *, clock: Clock, batch_size: int = 100
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"a batch holds at least one event, not {batch_size}")
         self._store = store
         self._queue = queue
+        self._clock = clock
         self._batch_size = batch_size
-        self._sent_up_to = 0
 
     def relay_once(self) -> int:
-        """Publish up to ``batch_size`` events not published yet, in order; return how many."""
-        with self._store.lock:
-            unsent = [
-                (position, event)
-                for position, event in self._store.outbox.items()
-                if position > self._sent_up_to
-            ]
-        batch = sorted(unsent, key=lambda each: each[0])[: self._batch_size]
-        for position, event in batch:
+        """Publish up to ``batch_size`` unsent events in order, marking each sent; return how many.
+
+        An exception from the queue propagates; the event it was given and
+        those after it stay unsent, to be published again.
+        """
+        store = self._store
+        with store.lock:
+            unsent = sorted(
+                (
+                    (position, event)
+                    for position, event in store.outbox.items()
+                    if position not in store.outbox_sent
+                ),
+                key=lambda each: each[0],
+            )[: self._batch_size]
+        for position, event in unsent:
             self._queue.publish(event)
-            self._sent_up_to = position
-        return len(batch)
+            with store.lock:
+                store.outbox_sent[position] = self._clock.now()
+        return len(unsent)

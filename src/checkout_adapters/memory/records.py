@@ -15,6 +15,7 @@ from checkout_adapters.memory.store import Transaction
 from checkout_core.domain.enrollments import Enrollment
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord, IdempotencyState
+from checkout_core.domain.redelivery import RelayedEvent
 from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 
 __all__ = [
@@ -152,7 +153,12 @@ class InMemoryWebhookInbox:
 
 @frozen
 class InMemoryOutbox:
-    """Events queued with the transaction that made them."""
+    """Events queued with the transaction that made them.
+
+    An :class:`~checkout_adapters.memory.InMemoryRelay` marks the events it
+    publishes sent (:attr:`InMemoryStore.outbox_sent`); the in-memory queue
+    reads the events themselves and marks nothing.
+    """
 
     _tx: Transaction
 
@@ -165,3 +171,27 @@ class InMemoryOutbox:
         """0: the in-memory queue reads this outbox itself, so nothing waits for a relay."""
         del occurred_before
         return 0
+
+    def relayed(self, name: str, order_tokens: Collection[str]) -> list[RelayedEvent]:
+        """The events called ``name`` of these orders that an in-memory relay published."""
+        store = self._tx.store
+        wanted = set(order_tokens)
+        return [
+            RelayedEvent(event.event_id, event.order_token, event.occurred_at, sent_at)
+            for position, event in sorted(store.outbox.items())
+            if event.name == name
+            and event.order_token in wanted
+            and (sent_at := store.outbox_sent.get(position)) is not None
+        ]
+
+    def resend(self, events: Collection[RelayedEvent]) -> int:
+        """Take the sent mark off ``events`` still marked sent when they were read."""
+        store = self._tx.store
+        sent_at = {event.event_id: event.sent_at for event in events}
+        resent = 0
+        for position, event in list(store.outbox.items()):
+            read_at = sent_at.get(event.event_id)
+            if read_at is not None and store.outbox_sent.get(position) == read_at:
+                self._tx.delete(store.outbox_sent, position)
+                resent += 1
+        return resent

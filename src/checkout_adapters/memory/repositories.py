@@ -204,6 +204,29 @@ class InMemoryOrderRepository:
             ordered = [order for order in ordered if (order.updated_at, order.token) > cursor]
         return ordered[: max(limit, 0)]
 
+    def stalled_paid(
+        self,
+        updated_from: datetime,
+        updated_before: datetime,
+        *,
+        after: Order | None,
+        limit: int,
+    ) -> list[Order]:
+        """Paid orders last updated in ``[updated_from, updated_before)``, oldest first."""
+        ordered = sorted(
+            (
+                order
+                for order in self._tx.store.orders.values()
+                if order.status is OrderStatus.PAID
+                and updated_from <= order.updated_at < updated_before
+            ),
+            key=lambda order: (order.updated_at, order.token),
+        )
+        if after is not None:
+            cursor = (after.updated_at, after.token)
+            ordered = [order for order in ordered if (order.updated_at, order.token) > cursor]
+        return ordered[: max(limit, 0)]
+
     def count_paid_without_capture(self, since: datetime) -> int:
         """Orders paid for, updated since ``since``, none of whose payments was captured."""
         store = self._tx.store

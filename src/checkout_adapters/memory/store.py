@@ -93,6 +93,8 @@ class InMemoryStore:
     """Webhook deliveries by (provider, event id)."""
     outbox: dict[int, DomainEvent] = field(factory=dict, init=False)
     """Committed events by their position; a rolled-back position is never reused."""
+    outbox_sent: dict[int, datetime] = field(factory=dict, init=False)
+    """When a relay last published each event, by position; unsent events have no entry."""
     lock: threading.RLock = field(factory=threading.RLock, init=False)
     """Held by a transaction from its beginning to its end."""
     _outbox_positions: itertools.count[int] = field(factory=_outbox_positions, init=False)

@@ -16,6 +16,8 @@ pool sized for a web worker.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any, Final
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
@@ -26,6 +28,7 @@ __all__ = ["BUSY_TIMEOUT_SECONDS", "make_engine"]
 BUSY_TIMEOUT_SECONDS: Final = 30.0
 """How long a SQLite writer waits for another to commit before giving up."""
 
+_WAL_PAUSE_SECONDS: Final = 0.05
 _POOL_SIZE: Final = 10
 _MAX_OVERFLOW: Final = 10
 
@@ -54,6 +57,26 @@ def _is_memory(url: URL) -> bool:
     return url.database in {None, "", ":memory:"} or bool(url.query.get("mode") == "memory")
 
 
+def _write_ahead_logging(cursor: Any) -> None:  # noqa: ANN401 - a DBAPI cursor
+    """Switch the file to write-ahead logging, waiting while another connection switches it.
+
+    The first connections to a new file each switch it, which takes the
+    file's exclusive lock without SQLite's busy handler: all but one are told
+    at once that the database is locked. Once the file is switched, asking
+    again succeeds at once.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:
+            if "database is locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(_WAL_PAUSE_SECONDS)
+        else:
+            return
+
+
 def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
     connect_args = {"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS}
     defaults: dict[str, Any] = {"connect_args": connect_args}
@@ -72,7 +95,7 @@ def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
                 # Readers no longer block the writer, nor the writer the readers.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _write_ahead_logging(cursor)
         finally:
             cursor.close()
 

@@ -108,6 +108,7 @@ class SqlOutboxQueue:
                     "name": event.name,
                     "payload": dump_event(event),
                     "occurred_at": event.occurred_at,
+                    "order_token": event.order_token,
                 },
             )
 

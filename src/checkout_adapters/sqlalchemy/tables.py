@@ -327,6 +327,9 @@ outbox: Final = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("sent_at", UtcDateTime),
+    # The order the event is about (every event has one), so that an order's events are
+    # found without reading JSON: its order.paid to publish again, its timeline.
+    Column("order_token", String(_KEY)),
     # The publisher reads the unsent rows in id order; the sent ones are most of the table.
     Index(
         "ix_outbox_pending",
@@ -334,6 +337,7 @@ outbox: Final = Table(
         postgresql_where=text("sent_at IS NULL"),
         sqlite_where=text("sent_at IS NULL"),
     ),
+    Index(None, "order_token"),
 )
 
 outbox_deliveries: Final = Table(

@@ -28,6 +28,7 @@ from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.receipts import OrderPlaced, OrderReceipt
 from checkout_core.services.reconciliation import PaymentReconciliation, ReconciliationService
+from checkout_core.services.redelivery import Redelivery, RedeliveryService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler, WebhookOutcome
 from checkout_core.services.workers import (
@@ -64,6 +65,8 @@ __all__ = [
     "PaymentService",
     "PricingService",
     "ReconciliationService",
+    "Redelivery",
+    "RedeliveryService",
     "RetryWorker",
     "SaleAbandonment",
     "WebhookHandler",

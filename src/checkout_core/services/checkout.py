@@ -16,6 +16,7 @@ from checkout_core.services.orders import OrderService
 from checkout_core.services.payments import PaymentService
 from checkout_core.services.pricing import PricingService
 from checkout_core.services.reconciliation import ReconciliationService
+from checkout_core.services.redelivery import RedeliveryService
 from checkout_core.services.settings import CheckoutPorts, CheckoutSettings
 from checkout_core.services.webhooks import WebhookHandler
 from checkout_core.services.workers import AlertService, EnrollmentWorker
@@ -52,6 +53,7 @@ class Checkout:
     alerts: AlertService
     fulfilment: EnrollmentWorker
     reconciliation: ReconciliationService
+    redelivery: RedeliveryService
 
     @classmethod
     def build(cls, ports: CheckoutPorts, settings: CheckoutSettings | None = None) -> Checkout:
@@ -88,4 +90,5 @@ class Checkout:
             alerts=AlertService(ports),
             fulfilment=EnrollmentWorker(ports, enrollments, NotificationService(ports), analytics),
             reconciliation=ReconciliationService(ports, payments),
+            redelivery=RedeliveryService(ports),
         )

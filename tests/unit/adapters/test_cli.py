@@ -77,6 +77,7 @@ def test_jobs_list_names_every_job_with_its_interval() -> None:
         "carts.cleanup": "15 min",
         "payments.reconcile": "30 min",
         "orders.sync": "1 h",
+        "orders.redeliver": "5 min",
         "reports.daily": "1 d",
     }
 

@@ -4,7 +4,9 @@ The URL is, in order: a connection handed over by :func:`.migrate.upgrade`
 (``config.attributes["connection"]``), the ``sqlalchemy.url`` option, then
 the ``CHECKOUT_DATABASE_URL`` environment variable. The engine is made by
 :func:`~checkout_adapters.sqlalchemy.engine.make_engine`, so SQLite
-migrations run with foreign keys on, in one ``BEGIN IMMEDIATE`` transaction.
+migrations run with foreign keys on; from a shell as from Python, a
+migration takes its turn with :func:`.migrate.migration_turn` (an advisory
+lock on PostgreSQL, one ``BEGIN IMMEDIATE`` transaction on SQLite).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from checkout_adapters.sqlalchemy.engine import make_engine
+from checkout_adapters.sqlalchemy.migrations.migrate import migration_turn
 from checkout_adapters.sqlalchemy.tables import metadata
 
 __all__ = ["DATABASE_URL_VARIABLE"]
@@ -52,7 +55,8 @@ def _run_online() -> None:
         return
     engine = make_engine(_url())
     try:
-        with engine.connect() as connection:
+        # From a shell too, a migration waits for its turn, as upgrade() does.
+        with engine.connect() as connection, migration_turn(connection):
             _run(connection)
     finally:
         engine.dispose()

@@ -35,7 +35,7 @@ from checkout_core.domain.discounts import Coupon, CouponRedemption, CouponUsage
 from checkout_core.domain.money import Currency, Rate, Rounding
 from checkout_core.errors import CouponExhausted, CouponInvalid, CouponUserLimitReached
 
-__all__ = ["SqlDiscountRepository"]
+__all__ = ["SqlDiscountRepository", "coupon_values"]
 
 _c = coupons.c
 _r = coupon_redemptions.c
@@ -118,7 +118,8 @@ def _record_redemption(dialect: str) -> ReturningInsert[Any]:
     ).returning(_r.order_token)
 
 
-def _coupon_values(coupon: Coupon) -> dict[str, Any]:
+def coupon_values(coupon: Coupon) -> dict[str, Any]:
+    """The row of ``coupon`` in the ``coupons`` table, unused: what inserting it writes."""
     return {
         "code": coupon.code,
         "percent_off_ppm": None if coupon.percent_off is None else coupon.percent_off.ppm,
@@ -171,7 +172,7 @@ class SqlDiscountRepository:
 
     def add_coupon(self, coupon: Coupon) -> None:
         """Store a new coupon, unused."""
-        self._connection().execute(_INSERT_COUPON, _coupon_values(coupon))
+        self._connection().execute(_INSERT_COUPON, coupon_values(coupon))
 
     def coupon(self, code: str, *, user_id: str | None) -> tuple[Coupon, CouponUsage] | None:
         """The coupon with ``code`` and its use, in all and by ``user_id``, in one statement."""

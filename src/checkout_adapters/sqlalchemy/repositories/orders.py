@@ -70,6 +70,21 @@ _STALE_AFTER: Final = _STALE.where(
     _c.updated_at >= bindparam("after_at"),
     or_(_c.updated_at > bindparam("after_at"), _c.token > bindparam("after_token")),
 )
+# Read through the index on (status, updated_at); nothing is locked, nothing is written.
+_STALLED_PAID: Final = (
+    select(orders)
+    .where(
+        _c.status == _S.PAID.value,
+        _c.updated_at >= bindparam("updated_from"),
+        _c.updated_at < bindparam("updated_before"),
+    )
+    .order_by(_c.updated_at, _c.token)
+    .limit(bindparam("limit"))
+)
+_STALLED_PAID_AFTER: Final = _STALLED_PAID.where(
+    _c.updated_at >= bindparam("after_at"),
+    or_(_c.updated_at > bindparam("after_at"), _c.token > bindparam("after_token")),
+)
 _PAID_WITHOUT_CAPTURE: Final = (
     select(func.count())
     .select_from(orders)
@@ -204,6 +219,27 @@ class SqlOrderRepository:
         if after is not None:
             parameters |= {"after_at": after.updated_at, "after_token": after.token}
         statement = _STALE if after is None else _STALE_AFTER
+        return [_order(row) for row in self._connection().execute(statement, parameters)]
+
+    def stalled_paid(
+        self,
+        updated_from: datetime,
+        updated_before: datetime,
+        *,
+        after: Order | None,
+        limit: int,
+    ) -> list[Order]:
+        """Paid orders last updated in ``[updated_from, updated_before)``, oldest first."""
+        if limit <= 0:
+            return []
+        parameters: dict[str, Any] = {
+            "updated_from": updated_from,
+            "updated_before": updated_before,
+            "limit": limit,
+        }
+        if after is not None:
+            parameters |= {"after_at": after.updated_at, "after_token": after.token}
+        statement = _STALLED_PAID if after is None else _STALLED_PAID_AFTER
         return [_order(row) for row in self._connection().execute(statement, parameters)]
 
     def count_paid_without_capture(self, since: datetime) -> int:

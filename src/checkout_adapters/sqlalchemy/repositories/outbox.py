@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 from checkout_adapters.sqlalchemy.serialization import dump_event, load_event
 from checkout_adapters.sqlalchemy.tables import outbox
 from checkout_core.domain.events import DomainEvent
+from checkout_core.domain.redelivery import RelayedEvent
 
 __all__ = ["OutboxEntry", "SqlOutbox", "SqlOutboxReader"]
 
@@ -32,10 +33,29 @@ _MARK_SENT: Final = (
     .where(_c.id.in_(bindparam("ids", expanding=True)), _c.sent_at.is_(None))
     .values(sent_at=bindparam("now"))
 )
+_RELAYED: Final = (
+    select(_c.event_id, _c.order_token, _c.occurred_at, _c.sent_at)
+    .where(
+        _c.name == bindparam("name"),
+        _c.order_token.in_(bindparam("tokens", expanding=True)),
+        _c.sent_at.is_not(None),
+    )
+    .order_by(_c.id)
+)
+# Compare and set: a row a relay published again since it was read keeps its new mark.
+_RESEND: Final = (
+    update(outbox)
+    .where(_c.event_id == bindparam("key"), _c.sent_at == bindparam("read_sent_at"))
+    .values(sent_at=None)
+)
 
 
 class SqlOutbox:
-    """Appends events to the ``outbox`` table in the transaction of the ``connection()`` at hand."""
+    """The ``outbox`` table, in the transaction of the ``connection()`` at hand.
+
+    Events are appended with their order's token in a column of its own, so
+    that an order's events are found without reading their JSON.
+    """
 
     def __init__(self, connection: Callable[[], Connection]) -> None:
         self._connection = connection
@@ -49,6 +69,7 @@ class SqlOutbox:
                 "name": event.name,
                 "payload": dump_event(event),
                 "occurred_at": event.occurred_at,
+                "order_token": event.order_token,
             },
         )
 
@@ -61,6 +82,30 @@ class SqlOutbox:
         """
         result = self._connection().execute(_UNSENT, {"before": occurred_before})
         return int(result.scalar_one())
+
+    def relayed(self, name: str, order_tokens: Collection[str]) -> list[RelayedEvent]:
+        """The events called ``name`` of these orders marked sent, in id order.
+
+        Found through the index on ``order_token``.
+        """
+        tokens = sorted(set(order_tokens))
+        if not tokens:
+            return []
+        rows = self._connection().execute(_RELAYED, {"name": name, "tokens": tokens})
+        return [
+            RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at)
+            for row in rows
+        ]
+
+    def resend(self, events: Collection[RelayedEvent]) -> int:
+        """Mark unsent again the rows of ``events`` still marked sent at their ``sent_at``."""
+        connection = self._connection()
+        return sum(
+            connection.execute(
+                _RESEND, {"key": event.event_id, "read_sent_at": event.sent_at}
+            ).rowcount
+            for event in events
+        )
 
 
 class OutboxEntry(NamedTuple):
