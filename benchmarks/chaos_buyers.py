@@ -17,7 +17,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Final
 
 import httpx
@@ -28,7 +29,7 @@ from checkout_adapters.sandbox.razorpay_objects import RazorpayObjects
 from checkout_adapters.sandbox.signatures import razorpay_signature
 from checkout_adapters.system import SystemClock
 
-__all__ = ["Answer", "Purchase", "Shop", "buy"]
+__all__ = ["Answer", "Browser", "Purchase", "Shop", "browsing", "buy", "buyer_address"]
 
 CART: Final = {
     "sale_slug": "summer2024",
@@ -40,6 +41,7 @@ _GIVE_UP_AFTER: Final = 120.0
 """Seconds a request keeps being sent again before the buyer gives up."""
 _UNREACHABLE_PAUSE: Final = 0.1
 _TRY_AGAIN: Final = frozenset({429})
+_KEY_IN_PROGRESS: Final = 5003
 """Answers a client sends its request again for, once ``Retry-After`` has passed."""
 
 
@@ -79,7 +81,21 @@ class Shop:
     """``time.monotonic()`` at the start of the run."""
     answers: list[Answer] = field(factory=list, init=False)
     _mutex: threading.Lock = field(factory=threading.Lock, init=False)
-    _local: threading.local = field(factory=threading.local, init=False)
+
+    def record(self, process: str, route: str, status: int | None, sent: float) -> None:
+        """Keep one exchange, sent at ``sent`` (``time.monotonic()``) and over now."""
+        now = time.monotonic()
+        answer = Answer(sent - self.started, process, route, status, now - sent)
+        with self._mutex:
+            self.answers.append(answer)
+
+
+@frozen
+class Browser:
+    """One client of the shop, from an address of its own, as buyers come from many."""
+
+    shop: Shop
+    client: httpx.Client
 
     def request(  # noqa: PLR0913 - a request's parts, as httpx takes them
         self,
@@ -95,23 +111,24 @@ class Shop:
         """Send to process ``prefer``, or the other one while it cannot be reached.
 
         A 5xx is recorded (the books count them) and the request sent again
-        after ``Retry-After``; the buyer gives up after two minutes.
+        after ``Retry-After``, as is a 429; the buyer gives up after two minutes.
         """
+        servers = self.shop.servers
         deadline = time.monotonic() + _GIVE_UP_AFTER
-        index = prefer % len(self.servers)
+        index = prefer % len(servers)
         while True:
-            name, base = self.servers[index]
+            name, base = servers[index]
             sent = time.monotonic()
             wait = _UNREACHABLE_PAUSE
             try:
-                response = self._client().request(
+                response = self.client.request(
                     method, base + path, json=json, content=content, headers=headers
                 )
             except httpx.TransportError:
-                self._record(name, route, None, sent)
-                index = (index + 1) % len(self.servers)
+                self.shop.record(name, route, None, sent)
+                index = (index + 1) % len(servers)
             else:
-                self._record(name, route, response.status_code, sent)
+                self.shop.record(name, route, response.status_code, sent)
                 if response.status_code not in _TRY_AGAIN and response.status_code < 500:
                     return response
                 wait = float(response.headers.get("Retry-After", "0.2"))
@@ -153,18 +170,18 @@ class Shop:
             responses.append(answer)
         return responses
 
-    def _client(self) -> httpx.Client:
-        client: httpx.Client | None = getattr(self._local, "client", None)
-        if client is None:
-            client = httpx.Client(timeout=30.0)
-            self._local.client = client
-        return client
 
-    def _record(self, process: str, route: str, status: int | None, sent: float) -> None:
-        now = time.monotonic()
-        answer = Answer(sent - self.started, process, route, status, now - sent)
-        with self._mutex:
-            self.answers.append(answer)
+@contextmanager
+def browsing(shop: Shop, address: str) -> Iterator[Browser]:
+    """A :class:`Browser` whose connections leave from ``address`` (any ``127.x.y.z`` will do)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(transport=transport, timeout=30.0) as client:
+        yield Browser(shop, client)
+
+
+def buyer_address(number: int) -> str:
+    """The loopback address buyer ``number`` comes from: a different one for each buyer."""
+    return f"127.1.{number // 250}.{number % 250 + 1}"
 
 
 def bearer(user: str, secret: str) -> dict[str, str]:
@@ -224,20 +241,37 @@ def buy(
     webhook_secret: str,
     with_coupon: bool,
 ) -> Purchase:
-    """One buyer through the paid flow; raises when the checkout refused what it should not."""
+    """One buyer through the paid flow; raises when the checkout refused what it should not.
+
+    The buyer's requests come from an address of the buyer's own; the
+    provider's webhooks from the provider's.
+    """
+    with browsing(shop, buyer_address(number)) as buyer, browsing(shop, "127.0.0.1") as provider:
+        return _buy(buyer, provider, number, jwt_secret, webhook_secret, with_coupon=with_coupon)
+
+
+def _buy(  # noqa: PLR0913 - the buyer's world, passed on
+    buyer: Browser,
+    provider: Browser,
+    number: int,
+    jwt_secret: str,
+    webhook_secret: str,
+    *,
+    with_coupon: bool,
+) -> Purchase:
     user = f"buyer_{number}"
     headers = bearer(user, jwt_secret)
     first = random.randrange(2)
     second = 1 - first
-    created = shop.request("POST", "/api-proxy/api/cart", prefer=first, route="cart", json=CART)
+    created = buyer.request("POST", "/api-proxy/api/cart", prefer=first, route="cart", json=CART)
     cart = _ok(created, "create a cart")["cart"]["cart_token"]
-    bound = shop.request(
+    bound = buyer.request(
         "POST", f"/api/v1/cart/{cart}/auth/check", prefer=second, route="auth", headers=headers
     )
     _ok(bound, "bind the cart")
     body = {"cart_token": cart}
     _ok(
-        shop.request(
+        buyer.request(
             "POST", "/api/v1/cart/estimate", prefer=first, route="estimate", json=body,
             headers=headers,
         ),
@@ -245,13 +279,13 @@ def buy(
     )  # fmt: skip
     applied = False
     if with_coupon:
-        answer = shop.request(
+        answer = buyer.request(
             "POST", f"/api/v1/cart/{cart}/coupon", prefer=second, route="coupon",
             json={"coupon": COUPON}, headers=headers,
         )  # fmt: skip
-        applied = answer.status_code == 200
-    order, same = _place_twice(shop, cart, headers)
-    status = shop.request(
+        applied = _ok(answer, "apply the coupon")["coupon_applied"]
+    order, same = _place_twice(buyer, cart, headers)
+    status = buyer.request(
         "GET", f"/api/v1/order/{order['order_token']}", prefer=first, route="order status",
         headers=headers,
     )  # fmt: skip
@@ -259,7 +293,7 @@ def buy(
     for delivery_headers, delivery in razorpay_deliveries(
         order["provider_order_id"], order["total"], order["currency"], webhook_secret
     ):
-        for answer in shop.twice(
+        for answer in provider.twice(
             "POST", "/api/v1/webhooks/razorpay", route="webhook", content=delivery,
             headers=delivery_headers,
         ):  # fmt: skip
@@ -270,26 +304,36 @@ def buy(
         coupon_applied=applied,
         total=order["total"],
         same_order_twice=same,
-        paid_at=time.monotonic() - shop.started,
+        paid_at=time.monotonic() - buyer.shop.started,
     )
 
 
-def _place_twice(shop: Shop, cart: str, headers: dict[str, str]) -> tuple[dict[str, Any], bool]:
+def _place_twice(buyer: Browser, cart: str, headers: dict[str, str]) -> tuple[dict[str, Any], bool]:
     """The order placed by two requests at once with one key, and whether they agreed."""
     body = {"cart_token": cart, "idempotency_key": f"chaos-{uuid.uuid4().hex}"}
-    answers = shop.twice("POST", "/api/v1/order", route="order", json=body, headers=headers)
+    answers = buyer.twice("POST", "/api/v1/order", route="order", json=body, headers=headers)
     placed = [
         _ok(answer, "place the order")["order"] for answer in answers if answer.status_code == 200
     ]
-    waited = [answer for answer in answers if answer.status_code == 409]
+    waited = [answer for answer in answers if _in_progress(answer)]
     if len(placed) + len(waited) != len(answers):
-        _ok(next(a for a in answers if a.status_code not in {200, 409}), "place the order")
+        _ok(next(a for a in answers if a.status_code != 200 and not _in_progress(a)), "order")
+    deadline = time.monotonic() + _GIVE_UP_AFTER
     while not placed:  # both were told to wait: the first is still placing it
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the order of cart {cart} stayed in progress")
         time.sleep(0.2)
-        again = shop.request(
+        again = buyer.request(
             "POST", "/api/v1/order", prefer=0, route="order", json=body, headers=headers
         )
         if again.status_code == 200:
             placed.append(_ok(again, "place the order")["order"])
+        elif not _in_progress(again):
+            _ok(again, "place the order")
     same = len({order["order_token"] for order in placed}) == 1
     return placed[0], same
+
+
+def _in_progress(answer: httpx.Response) -> bool:
+    """Whether ``answer`` says another request with the key is still being served (5003)."""
+    return answer.status_code == 409 and answer.json()["error"]["code"] == _KEY_IN_PROGRESS

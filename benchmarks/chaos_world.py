@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Final
 
 import httpx
+from attrs import define
 from sqlalchemy import URL, text
 from sqlalchemy.pool import NullPool
 
@@ -30,15 +31,19 @@ from checkout_adapters.sqlalchemy import make_engine
 __all__ = [
     "REPOSITORY",
     "CheckoutProcess",
+    "Fault",
     "RedisProcess",
+    "checkout_environment",
     "free_port",
     "terminate_connections",
+    "wait_until_busy",
 ]
 
 REPOSITORY: Final = Path(__file__).resolve().parents[1]
 _START_TIMEOUT: Final = 60.0
 _STOP_TIMEOUT: Final = 30.0
 _POLL: Final = 0.05
+_BUSY_POLL: Final = 0.002
 
 
 def free_port() -> int:
@@ -49,21 +54,87 @@ def free_port() -> int:
         return port
 
 
-def terminate_connections(database: URL) -> int:
-    """End every connection to ``database`` but the asker's own; how many were ended."""
+_TERMINATE_ALL_WHEN_BUSY: Final = text(
+    "WITH busy AS (SELECT count(*) AS n FROM pg_stat_activity WHERE datname = :name "
+    "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction') "
+    "AND application_name LIKE 'checkout-%') "
+    "SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid)), "
+    "count(*) FILTER (WHERE a.state IN ('active', 'idle in transaction')) "
+    "FROM pg_stat_activity a, busy WHERE busy.n > 0 AND a.datname = :name "
+    "AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'"
+)
+_BUSY: Final = text(
+    "SELECT pid FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid() "
+    "AND state IN ('active', 'idle in transaction') AND application_name LIKE :application "
+    "AND query ILIKE :doing"
+)
+
+
+def terminate_connections(database: URL, *, within: float) -> tuple[int, int]:
+    """End every connection to ``database`` at once, as soon as one is seen mid-transaction.
+
+    Looks every few milliseconds, for ``within`` seconds at most; then ends
+    them all whatever they do. Returns how many were ended, and how many of
+    those were in the middle of a statement or a transaction.
+    """
     admin = make_engine(database, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    deadline = time.monotonic() + within
+    parameters = {"name": database.database}
     try:
         with admin.connect() as connection:
+            while time.monotonic() < deadline:
+                ended, busy = connection.execute(_TERMINATE_ALL_WHEN_BUSY, parameters).one()
+                if ended:
+                    return int(ended), int(busy)
+                time.sleep(_BUSY_POLL)
             ended = connection.execute(
                 text(
                     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                    "FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid()"
+                    "FROM pg_stat_activity WHERE datname = :name AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
                 ),
-                {"name": database.database},
+                parameters,
             ).scalar_one()
     finally:
         admin.dispose()
-    return int(ended)
+    return int(ended), 0
+
+
+def wait_until_busy(database: URL, application: str, *, doing: str, within: float) -> bool:
+    """Wait until the process named ``application`` is in the middle of a transaction.
+
+    One whose statement at hand matches ``doing`` (an ``ILIKE`` pattern).
+    ``False`` when it was not, within ``within`` seconds.
+    """
+    admin = make_engine(database, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    deadline = time.monotonic() + within
+    parameters = {"name": database.database, "application": application, "doing": doing}
+    try:
+        with admin.connect() as connection:
+            while time.monotonic() < deadline:
+                if connection.execute(_BUSY, parameters).first() is not None:
+                    return True
+                time.sleep(_BUSY_POLL)
+    finally:
+        admin.dispose()
+    return False
+
+
+@define
+class Fault:
+    """One fault made to happen: what, when (seconds into the run), and how long until mended."""
+
+    name: str
+    at: float
+    mended_at: float | None = None
+    detail: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        """The fault as the report shows it."""
+        mended = None if self.mended_at is None else round(self.mended_at - self.at, 3)
+        return {"fault": self.name, "at_s": round(self.at, 3), "mended_after_s": mended} | (
+            {"detail": self.detail} if self.detail else {}
+        )
 
 
 class RedisProcess:
@@ -202,12 +273,17 @@ class CheckoutProcess:
 
 
 def checkout_environment(
-    database_url: URL, redis_url: str, variables: Mapping[str, str]
+    name: str, database_url: URL, redis_url: str, variables: Mapping[str, str]
 ) -> dict[str, str]:
-    """The environment of the checkout's processes: this one's, no stray ``CHECKOUT_*``."""
+    """The environment of the checkout's process ``name``: this one's, no stray ``CHECKOUT_*``.
+
+    Its database connections carry the ``application_name`` ``checkout-<name>``,
+    so that the suite can tell whose they are.
+    """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CHECKOUT_")}
+    named = database_url.update_query_dict({"application_name": f"checkout-{name}"})
     return inherited | {
-        "CHECKOUT_DATABASE_URL": database_url.render_as_string(hide_password=False),
+        "CHECKOUT_DATABASE_URL": named.render_as_string(hide_password=False),
         "CHECKOUT_REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH")])

@@ -35,7 +35,7 @@ from checkout_adapters.sqlalchemy import make_engine
 from checkout_adapters.system import SystemClock
 from checkout_adapters.workers import WorkerLoop
 from checkout_core.domain.events import DomainEvent
-from checkout_core.domain.messaging import Delivery
+from checkout_core.domain.retry import RetryPolicy
 from checkout_core.services import Checkout, CheckoutSettings, RetryWorker
 from tests.fastapi_adapter.support import CART_BODY, TestClient, bearer, settings
 from tests.integration.concurrency_support import build_checkout, count
@@ -171,29 +171,49 @@ def test_a_worker_whose_blocking_read_is_cut_off_goes_on_once_redis_is_back(
     assert not thread.is_alive()
 
 
-class _AckStallsRedis:
-    """The queue, but Redis stalls just as the first acknowledgement is sent."""
+class _StallsRedisOnce:
+    """The queue, but Redis stalls just as the first call named in ``calls`` is made."""
 
-    def __init__(self, queue: RedisStreamQueue, server: RedisServer) -> None:
+    def __init__(self, queue: RedisStreamQueue, server: RedisServer, *calls: str) -> None:
         self._queue = queue
         self._server = server
+        self._calls = calls
         self.stalled = False
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._queue, name)
+        method = getattr(self._queue, name)
+        if name not in self._calls:
+            return method
 
-    def ack(self, group: str, delivery: Delivery) -> None:
-        self._stall_once()
-        self._queue.ack(group, delivery)
+        def stalling(*args: Any, **kwargs: Any) -> Any:
+            if not self.stalled:
+                self.stalled = True
+                self._server.pause()
+            return method(*args, **kwargs)
 
-    def ack_many(self, group: str, deliveries: Sequence[Delivery]) -> None:
-        self._stall_once()
-        self._queue.ack_many(group, deliveries)
+        return stalling
 
-    def _stall_once(self) -> None:
-        if not self.stalled:
-            self.stalled = True
-            self._server.pause()
+
+def _stalling_worker(
+    checkout: Checkout, queue: _StallsRedisOnce, *, policy: RetryPolicy | None = None
+) -> RetryWorker:
+    return RetryWorker(
+        queue,
+        GROUP,
+        "worker-1",
+        checkout.fulfilment,
+        checkout.alerts,
+        policy=policy or RetryPolicy(),
+        visibility=VISIBILITY,
+    )
+
+
+def _round_cut_off(worker: RetryWorker, server: RedisServer) -> None:
+    try:
+        with pytest.raises(Exception, match="Timeout"):
+            worker.run_once(limit=32, wait=timedelta(milliseconds=100))
+    finally:
+        server.resume()
 
 
 def test_a_delivery_whose_acknowledgement_was_cut_off_comes_back_and_is_skipped(
@@ -201,27 +221,47 @@ def test_a_delivery_whose_acknowledgement_was_cut_off_comes_back_and_is_skipped(
 ) -> None:
     tokens = pay_orders(postgres_engine, 3)
     checkout, queue, _worker = _fulfilment(postgres_engine, queue_client)
-    stalling = _AckStallsRedis(queue, redis_server)
-    worker = RetryWorker(
-        stalling,
-        GROUP,
-        "worker-1",
-        checkout.fulfilment,
-        checkout.alerts,
-        visibility=VISIBILITY,
-    )
+    worker = _stalling_worker(checkout, _StallsRedisOnce(queue, redis_server, "ack", "ack_many"))
     assert OutboxRelay(postgres_engine, queue, clock=SystemClock()).relay_once() == 3
-    try:
-        with pytest.raises(Exception, match="Timeout"):
-            worker.run_once(limit=32, wait=timedelta(milliseconds=100))
-    finally:
-        redis_server.resume()
+
+    _round_cut_off(worker, redis_server)
     # The orders were fulfilled and recorded before the acknowledgement was lost.
     _assert_each_order_fulfilled_once(postgres_engine, checkout, tokens)
 
     time.sleep(VISIBILITY.total_seconds())
     _drain(worker, lambda: group_backlog(queue_client, queue.stream, GROUP) == 0)
 
+    _assert_each_order_fulfilled_once(postgres_engine, checkout, tokens)
+    assert worker.dead_letters() == []
+
+
+def test_a_retry_whose_scheduling_was_cut_off_is_delivered_again_and_handled_once(
+    postgres_engine: Engine, redis_server: RedisServer, queue_client: Redis
+) -> None:
+    tokens = pay_orders(postgres_engine, 2)
+    checkout, queue, _worker = _fulfilment(postgres_engine, queue_client)
+    sender = checkout.ports.notifications
+    assert isinstance(sender, RecordingNotificationSender)
+    sender.fail_next()  # the first confirmation fails: its message is to be retried
+    quick = RetryPolicy(initial_delay=timedelta(milliseconds=200))
+    worker = _stalling_worker(
+        checkout, _StallsRedisOnce(queue, redis_server, "retry_later"), policy=quick
+    )
+    assert OutboxRelay(postgres_engine, queue, clock=SystemClock()).relay_once() == 2
+
+    _round_cut_off(worker, redis_server)
+    time.sleep(VISIBILITY.total_seconds())
+    due = f"{queue.stream}:due:{{{GROUP}}}"
+    _drain(
+        worker,
+        lambda: (
+            group_backlog(queue_client, queue.stream, GROUP) == 0
+            and queue_client.zcard(due) == 0
+            and group_backlog(queue_client, f"{queue.stream}:retry:{{{GROUP}}}", GROUP) == 0
+        ),
+    )
+
+    # The message came back (its copy too) and each order was confirmed once.
     _assert_each_order_fulfilled_once(postgres_engine, checkout, tokens)
     assert worker.dead_letters() == []
 
