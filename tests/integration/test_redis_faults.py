@@ -266,6 +266,36 @@ def test_a_retry_whose_scheduling_was_cut_off_is_delivered_again_and_handled_onc
     assert worker.dead_letters() == []
 
 
+def test_a_dead_letter_whose_acknowledgement_was_cut_off_is_kept_and_replayed_once(
+    postgres_engine: Engine, redis_server: RedisServer, queue_client: Redis
+) -> None:
+    (token,) = pay_orders(postgres_engine, 1)
+    checkout, queue, _worker = _fulfilment(postgres_engine, queue_client)
+    sender = checkout.ports.notifications
+    assert isinstance(sender, RecordingNotificationSender)
+    sender.fail_next(2)  # the confirmation fails, and fails again when the message comes back
+    once = RetryPolicy(max_attempts=1)
+    stalling = _StallsRedisOnce(queue, redis_server, "dead_letter")
+    worker = _stalling_worker(checkout, stalling, policy=once)
+    assert OutboxRelay(postgres_engine, queue, clock=SystemClock()).relay_once() == 1
+
+    _round_cut_off(worker, redis_server)  # Redis stalls as the message is dead-lettered
+    time.sleep(VISIBILITY.total_seconds())
+    _drain(worker, lambda: group_backlog(queue_client, queue.stream, GROUP) == 0)
+
+    # Nothing is lost: the event is a dead letter (listed again for each delivery that
+    # failed before it was acknowledged), and replaying the letters handles it once.
+    letters = worker.dead_letters()
+    assert {letter.event.order_token for letter in letters} == {token}
+    assert worker.replay() == len(letters)
+    _drain(
+        worker,
+        lambda: group_backlog(queue_client, f"{queue.stream}:retry:{{{GROUP}}}", GROUP) == 0,
+    )
+    _assert_each_order_fulfilled_once(postgres_engine, checkout, [token])
+    assert worker.dead_letters() == []
+
+
 def test_a_job_whose_redis_lock_cannot_be_taken_fails_its_run_and_runs_once_redis_is_back(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
