@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +20,7 @@ from checkout_adapters.sqlalchemy.migrations.migrate import MIGRATION_LOCK, alem
 from tests.integration.process_race import race_processes
 from tests.integration.sql_support import ScratchDatabase, sqlite_url
 
+REPOSITORY = Path(__file__).resolve().parents[2]
 PROCESSES = 8
 TABLES = {table.name for table in metadata.sorted_tables}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -101,6 +105,35 @@ def test_an_upgrade_waits_for_the_migration_lock_then_finds_what_is_left_to_do(
             assert not upgrading.is_alive()
             assert _versions(engine) == [HEAD]
             assert _advisory_locks(engine) == 0
+        finally:
+            engine.dispose()
+
+
+def test_alembic_upgrade_head_from_a_shell_takes_its_turn_too(
+    scratch_postgres: ScratchDatabase,
+) -> None:
+    with scratch_postgres() as url:
+        engine = make_engine(url)
+        rendered = url.render_as_string(hide_password=False)
+        environment = {**os.environ, "CHECKOUT_DATABASE_URL": rendered}
+        try:
+            with engine.connect() as holder, session_advisory_lock(holder, MIGRATION_LOCK):
+                upgrading = subprocess.Popen(
+                    [sys.executable, "-m", "alembic", "upgrade", "head"],
+                    cwd=REPOSITORY,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                time.sleep(WAITING_SECONDS + 2)  # an interpreter's start, then the wait
+                waited = upgrading.poll() is None
+                tables_while_waiting = _tables(engine)
+            output, _ = upgrading.communicate(timeout=120)
+            assert waited, output
+            assert tables_while_waiting == set()
+            assert upgrading.returncode == 0, output
+            assert _versions(engine) == [HEAD]
         finally:
             engine.dispose()
 
