@@ -411,6 +411,26 @@ class WebhookInbox(Protocol):
         """Take over a recorded delivery whose handler died: claimed again, since ``at``."""
         ...
 
+    def stale_claims(  # noqa: PLR0913 - a window, and a batch after a cursor
+        self,
+        provider: str,
+        type: str,  # noqa: A002 - the entries' field is named type
+        claimed_from: datetime,
+        claimed_before: datetime,
+        *,
+        after: InboxEntry | None,
+        limit: int,
+    ) -> list[InboxEntry]:
+        """Up to ``limit`` entries of ``provider`` and ``type`` claimed and never finished.
+
+        That is entries still claimed whose claim (``received_at``) is in
+        ``[claimed_from, claimed_before)``: a consumer took them and neither
+        finished nor gave them up since. They come in ``(received_at,
+        event_id)`` order, after ``after`` (the last entry of the previous
+        batch) when it is given. Nothing is locked.
+        """
+        ...
+
 
 class Outbox(Protocol):
     """Events waiting to be published, written with the change that made them."""
@@ -433,6 +453,13 @@ class Outbox(Protocol):
         Oldest first (in the order they were appended). Events not marked
         sent are left out: those waiting for the relay, and every event of
         an outbox read by its consumers directly.
+        """
+        ...
+
+    def relayed_events(self, event_ids: Collection[str]) -> list[RelayedEvent]:
+        """The events among ``event_ids`` that a relay marked sent, oldest first.
+
+        As :meth:`relayed`, found by their ids rather than by their orders.
         """
         ...
 

@@ -24,6 +24,7 @@ from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.domain.payment_events import PaymentEvent
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.redelivery import RelayedEvent
+from checkout_core.domain.webhooks import InboxEntry, InboxStatus
 from checkout_core.ports import UnitOfWork, UnitOfWorkFactory
 from tests.contract.unit_of_work import (
     NOW,
@@ -81,6 +82,21 @@ def _ids(payments: list[Payment]) -> list[str]:
 
 def _tokens(orders: list[Order]) -> list[str]:
     return [order.token for order in orders]
+
+
+_CONSUMER = "consumer:enrollment"
+
+
+def _claim(
+    event_id: str,
+    at: datetime,
+    *,
+    status: InboxStatus = InboxStatus.CLAIMED,
+    type: str = "order.paid",  # noqa: A002 - the entries' field is named type
+    provider: str = _CONSUMER,
+) -> InboxEntry:
+    """A consumer's record of ``event_id``, claimed (or in ``status``) since ``at``."""
+    return InboxEntry(provider, event_id, type, at, status, body="")
 
 
 def _paid(event_id: str, order_token: str, at: datetime = NOW) -> OrderPaid:
@@ -421,6 +437,72 @@ class OperationsContract:
 
         assert found == [RelayedEvent("evt_1", "ord_1", NOW - _HOUR, NOW + _MINUTE)]
         assert read(uow_factory, lambda uow: uow.outbox.relayed("order.paid", [])) == []
+
+    def test_relayed_events_are_found_by_their_ids_once_a_relay_marked_them_sent(
+        self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox
+    ) -> None:
+        write(
+            uow_factory,
+            lambda uow: uow.outbox.append(_paid("evt_1", "ord_1", NOW - _HOUR)),
+            lambda uow: uow.outbox.append(_paid("evt_2", "ord_2")),
+        )
+        relay_outbox(NOW)
+        write(uow_factory, lambda uow: uow.outbox.append(_paid("evt_3", "ord_3")))
+
+        found = read(
+            uow_factory, lambda uow: uow.outbox.relayed_events(["evt_3", "evt_1", "evt_9"])
+        )
+
+        assert found == [RelayedEvent("evt_1", "ord_1", NOW - _HOUR, NOW)]
+        assert read(uow_factory, lambda uow: uow.outbox.relayed_events([])) == []
+
+    def test_stale_claims_are_the_claimed_entries_of_a_consumer_and_type_in_the_window(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        window_from, window_before = NOW - 7 * _DAY, NOW - 10 * _MINUTE
+        entries = [
+            _claim("evt_b", NOW - _HOUR),
+            _claim("evt_a", NOW - _HOUR),
+            _claim("evt_first", window_from),
+            _claim("evt_fresh", window_before),
+            _claim("evt_long_ago", window_from - _MINUTE),
+            _claim("evt_done", NOW - _HOUR, status=InboxStatus.APPLIED),
+            _claim("evt_other_type", NOW - _HOUR, type="notification.requested"),
+            _claim("evt_other_consumer", NOW - _HOUR, provider="consumer:analytics"),
+        ]
+        write(uow_factory, *(lambda uow, e=entry: uow.inbox.record(e) for entry in entries))
+
+        found = read(
+            uow_factory,
+            lambda uow: uow.inbox.stale_claims(
+                _CONSUMER, "order.paid", window_from, window_before, after=None, limit=10
+            ),
+        )
+
+        assert [entry.event_id for entry in found] == ["evt_first", "evt_a", "evt_b"]
+        assert found[1] == entries[1]
+
+    def test_stale_claims_come_in_batches_by_claim_time_then_event_id(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        minutes = {"evt_c": 30, "evt_a": 50, "evt_b2": 40, "evt_b1": 40, "evt_d": 20}
+        claims = [_claim(event_id, NOW - ago * _MINUTE) for event_id, ago in minutes.items()]
+        write(uow_factory, *(lambda uow, e=claim: uow.inbox.record(e) for claim in claims))
+        batches: list[list[str]] = []
+        after: InboxEntry | None = None
+        while True:
+            batch = read(
+                uow_factory,
+                lambda uow, after=after: uow.inbox.stale_claims(  # type: ignore[misc]
+                    _CONSUMER, "order.paid", NOW - _DAY, NOW, after=after, limit=2
+                ),
+            )
+            batches.append([entry.event_id for entry in batch])
+            if len(batch) < 2:
+                break
+            after = batch[-1]
+
+        assert batches == [["evt_a", "evt_b1"], ["evt_b2", "evt_c"], ["evt_d"]]
 
     def test_a_resent_event_is_published_again_by_the_relay_before_newer_ones(
         self, uow_factory: UnitOfWorkFactory, relay_outbox: RelayOutbox

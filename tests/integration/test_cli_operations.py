@@ -99,10 +99,10 @@ def test_orders_redeliver_run_by_hand_counts_paid_orders_left_uncompleted_past_t
     result = invoke(environment, "jobs", "run", "orders.redeliver")
 
     assert patient.exit_code == 0, patient.output
-    assert "0 items (stalled=0, republished=0)" in patient.output.splitlines()[-1]
+    assert "0 items (stalled=0, unfinished=0, republished=0)" in patient.output.splitlines()[-1]
     assert result.exit_code == 0, result.output
     # The outbox table is the queue here: nothing was relayed, so nothing is published again.
-    assert "1 items (stalled=1, republished=0)" in result.output.splitlines()[-1]
+    assert "1 items (stalled=1, unfinished=0, republished=0)" in result.output.splitlines()[-1]
 
 
 @pytest.mark.parametrize("delay", ["soon", "0", "-60", "604800"])

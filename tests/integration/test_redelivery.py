@@ -25,6 +25,8 @@ from checkout_adapters.jobs import JobRunner, JobSettings, Outcome, job_named
 from checkout_adapters.jobs.wiring import job_runner
 from checkout_adapters.memory import FixedClock, RecordingNotificationSender
 from checkout_adapters.settings import ServerSettings
+from checkout_core.domain.messages import Notification
+from checkout_core.ports import NotificationSender
 from tests.integration.concurrency_support import count
 from tests.integration.fulfilment_support import GROUP, group_backlog, pay_orders
 from tests.redis_adapter.redis_server import RedisServer
@@ -104,7 +106,25 @@ class Deployment:
         return sorted(n.order_token for n in self.mailer.sent if n.template == "confirmation")
 
 
-Deploy = Callable[[JobSettings], Deployment]
+Deploy = Callable[..., Deployment]
+
+
+class WorkerDied(BaseException):
+    """The worker's process ends here, as a SIGKILL would end it."""
+
+
+@frozen
+class DiesBeforeTheFirstConfirmation:
+    """Sends through ``mailer``, but the process dies the first time a confirmation is due."""
+
+    mailer: RecordingNotificationSender
+    died: list[str]
+
+    def send(self, notification: Notification) -> None:
+        if notification.template == "confirmation" and not self.died:
+            self.died.append(notification.order_token)
+            raise WorkerDied
+        self.mailer.send(notification)
 
 
 @pytest.fixture
@@ -123,14 +143,15 @@ def deploy(
     opened: list[Served] = []
     clients: list[Redis] = []
 
-    def make(job_settings: JobSettings) -> Deployment:
+    def make(job_settings: JobSettings, *, dies: bool = False) -> Deployment:
         settings = ServerSettings(
             database_url=postgres_url.render_as_string(hide_password=False),
             redis_url=redis_server.url,
         )
         clock = FixedClock(datetime.now(UTC))
         mailer = RecordingNotificationSender()
-        server = served(settings, clock=clock, notifications=mailer)
+        sender: NotificationSender = DiesBeforeTheFirstConfirmation(mailer, []) if dies else mailer
+        server = served(settings, clock=clock, notifications=sender)
         opened.append(server)
         redis = Redis.from_url(redis_server.url, socket_timeout=5)
         clients.append(redis)
@@ -158,9 +179,9 @@ def test_paid_orders_whose_events_redis_lost_complete_once_after_the_job_publish
     assert deployment.work() == 0
     assert deployment.statuses(tokens) == ["paid"] * 3
     deployment.clock.advance(timedelta(minutes=9))
-    assert deployment.redeliver() == {"stalled": 0, "republished": 0}
+    assert deployment.redeliver() == {"stalled": 0, "unfinished": 0, "republished": 0}
     deployment.clock.advance(timedelta(minutes=2))
-    assert deployment.redeliver() == {"stalled": 3, "republished": 3}
+    assert deployment.redeliver() == {"stalled": 3, "unfinished": 0, "republished": 3}
     assert deployment.relay() == 3
     assert sorted(deployment.streamed_event_ids()) == sorted(paid_events)
     assert deployment.work() == 3
@@ -171,7 +192,7 @@ def test_paid_orders_whose_events_redis_lost_complete_once_after_the_job_publish
     assert deployment.confirmations() == sorted(tokens)
     assert group_backlog(deployment.redis, STREAM, GROUP) == 0
     deployment.clock.advance(timedelta(hours=1))
-    assert deployment.redeliver() == {"stalled": 0, "republished": 0}
+    assert deployment.redeliver() == {"stalled": 0, "unfinished": 0, "republished": 0}
     assert deployment.relay() == 0
 
 
@@ -187,7 +208,7 @@ def test_an_order_republished_while_its_event_waited_in_redis_is_handled_once_fr
     assert deployment.relay() == 1
     deployment.clock.advance(timedelta(minutes=2))
 
-    assert deployment.redeliver() == {"stalled": 1, "republished": 1}
+    assert deployment.redeliver() == {"stalled": 1, "unfinished": 0, "republished": 1}
     assert deployment.relay() == 1
     (original, copy) = deployment.streamed_event_ids()
     assert original == copy
@@ -203,3 +224,25 @@ def test_an_order_republished_while_its_event_waited_in_redis_is_handled_once_fr
         " WHERE provider = 'consumer:enrollment' AND status = 'applied'",
     )
     assert handled == 1
+
+
+def test_an_order_completed_by_a_worker_that_died_before_confirming_is_confirmed_once(
+    deploy: Deploy, postgres_engine: Engine, tmp_path: Path
+) -> None:
+    (token,) = pay_orders(postgres_engine, 1)
+    deployment = deploy(JobSettings(reports_dir=tmp_path), dies=True)
+    assert deployment.relay() == 1
+    with pytest.raises(WorkerDied):
+        deployment.work()  # the order is completed and enrolled; no confirmation went out
+    assert deployment.statuses([token]) == ["completed"]
+    deployment.redis.flushall()  # and the message the dead worker held is lost with Redis
+
+    deployment.clock.advance(timedelta(minutes=11))
+    assert deployment.redeliver() == {"stalled": 0, "unfinished": 1, "republished": 1}
+    assert deployment.relay() == 1
+    assert deployment.work() == 1
+
+    assert deployment.enrollments(token) == deployment.lines(token) == 1
+    assert deployment.confirmations() == [token]
+    deployment.clock.advance(timedelta(hours=1))
+    assert deployment.redeliver() == {"stalled": 0, "unfinished": 0, "republished": 0}

@@ -11,8 +11,9 @@ name                    every       what it does
 ``orders.sync``         1 hour      sync pending payments' status, then expire stale
                                     unpaid orders; count orphaned records
 ``orders.redeliver``    5 minutes   publish again the ``order.paid`` of paid orders not
-                                    completed after ``CHECKOUT_REDELIVERY_DELAY``
-                                    (the broker may have lost it), backing off
+                                    completed, or completed and not confirmed, after
+                                    ``CHECKOUT_REDELIVERY_DELAY`` (the broker may have
+                                    lost it), backing off
 ``reports.daily``       1 day       write yesterday's daily report (JSON, CSV, chart)
 ======================  ==========  ===================================================
 
@@ -163,14 +164,20 @@ def redeliver_paid_orders(context: JobContext) -> JobReport:
             on_progress=context.on_progress,
         ),
     )
-    if redelivery.stalled:
+    if redelivery.stalled or redelivery.unfinished:
         logger.warning(
-            "orders.redeliver found %d paid orders not completed after %s; %d published again",
-            redelivery.stalled, context.redelivery_delay, redelivery.republished,
+            "orders.redeliver found %d paid orders not completed and %d events not finished "
+            "after %s; %d published again",
+            redelivery.stalled, redelivery.unfinished, context.redelivery_delay,
+            redelivery.republished,
         )  # fmt: skip
     return JobReport(
-        items=redelivery.stalled,
-        figures={"stalled": redelivery.stalled, "republished": redelivery.republished},
+        items=redelivery.stalled + redelivery.unfinished,
+        figures={
+            "stalled": redelivery.stalled,
+            "unfinished": redelivery.unfinished,
+            "republished": redelivery.republished,
+        },
     )
 
 

@@ -150,6 +150,33 @@ class InMemoryWebhookInbox:
         claimed = evolve(entry, status=InboxStatus.CLAIMED, received_at=at)
         self._tx.put(self._tx.store.inbox, key, claimed)
 
+    def stale_claims(  # noqa: PLR0913 - the port's signature
+        self,
+        provider: str,
+        type: str,  # noqa: A002 - the entries' field is named type
+        claimed_from: datetime,
+        claimed_before: datetime,
+        *,
+        after: InboxEntry | None,
+        limit: int,
+    ) -> list[InboxEntry]:
+        """Entries still claimed since a time in the window, oldest claim first."""
+        ordered = sorted(
+            (
+                entry
+                for entry in self._tx.store.inbox.values()
+                if entry.provider == provider
+                and entry.type == type
+                and entry.status is InboxStatus.CLAIMED
+                and claimed_from <= entry.received_at < claimed_before
+            ),
+            key=lambda entry: (entry.received_at, entry.event_id),
+        )
+        if after is not None:
+            cursor = (after.received_at, after.event_id)
+            ordered = [entry for entry in ordered if (entry.received_at, entry.event_id) > cursor]
+        return ordered[: max(limit, 0)]
+
 
 @frozen
 class InMemoryOutbox:
@@ -182,6 +209,16 @@ class InMemoryOutbox:
             if event.name == name
             and event.order_token in wanted
             and (sent_at := store.outbox_sent.get(position)) is not None
+        ]
+
+    def relayed_events(self, event_ids: Collection[str]) -> list[RelayedEvent]:
+        """The events among ``event_ids`` that an in-memory relay published."""
+        store = self._tx.store
+        wanted = set(event_ids)
+        return [
+            RelayedEvent(event.event_id, event.order_token, event.occurred_at, sent_at)
+            for position, event in sorted(store.outbox.items())
+            if event.event_id in wanted and (sent_at := store.outbox_sent.get(position)) is not None
         ]
 
     def resend(self, events: Collection[RelayedEvent]) -> int:

@@ -74,6 +74,7 @@ class Checkout:
             enrollments,
             analytics,
         )
+        fulfilment = EnrollmentWorker(ports, enrollments, NotificationService(ports), analytics)
         return cls(
             ports=ports,
             settings=settings,
@@ -88,7 +89,7 @@ class Checkout:
             analytics=analytics,
             webhooks=WebhookHandler(ports, payments),
             alerts=AlertService(ports),
-            fulfilment=EnrollmentWorker(ports, enrollments, NotificationService(ports), analytics),
+            fulfilment=fulfilment,
             reconciliation=ReconciliationService(ports, payments),
-            redelivery=RedeliveryService(ports),
+            redelivery=RedeliveryService(ports, consumers=(fulfilment.inbox_source,)),
         )

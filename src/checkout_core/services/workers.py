@@ -152,7 +152,7 @@ class EnrollmentWorker:
 
     def _mark_applied(self, event_ids: list[str]) -> None:
         with self.ports.unit_of_work() as uow:
-            uow.inbox.mark_many(self._source, event_ids, InboxStatus.APPLIED)
+            uow.inbox.mark_many(self.inbox_source, event_ids, InboxStatus.APPLIED)
             uow.commit()
 
     def _claim_many(
@@ -168,7 +168,7 @@ class EnrollmentWorker:
         Those handled to the end are noted as skipped in ``outcomes``, those
         another consumer holds a fresh claim on as :class:`EventInProgress`.
         """
-        entries = uow.inbox.get_many(self._source, [event.event_id for event in events])
+        entries = uow.inbox.get_many(self.inbox_source, [event.event_id for event in events])
         claimed: list[OrderPaid] = []
         fresh: list[InboxEntry] = []
         for event in events:
@@ -184,7 +184,7 @@ class EnrollmentWorker:
                 )
                 continue
             else:
-                uow.inbox.reclaim(self._source, event.event_id, now)
+                uow.inbox.reclaim(self.inbox_source, event.event_id, now)
             claimed.append(event)
         if fresh and uow.inbox.record_many(fresh) != len(fresh):
             # Claimed meanwhile by a copy of an event: start again, one event at a time.
@@ -224,7 +224,7 @@ class EnrollmentWorker:
 
         def reclaim() -> None:
             with self.ports.unit_of_work() as uow:
-                uow.inbox.reclaim(self._source, event.event_id, stale)
+                uow.inbox.reclaim(self.inbox_source, event.event_id, stale)
                 uow.commit()
 
         retried(reclaim, what=f"giving up the claim on {event.event_id}")
@@ -236,7 +236,7 @@ class EnrollmentWorker:
         stands (the message is retried later); a claim older than
         ``lease`` belonged to a consumer that died and is taken over.
         """
-        entry = uow.inbox.get(self._source, event.event_id)
+        entry = uow.inbox.get(self.inbox_source, event.event_id)
         if entry is None:
             uow.inbox.record(self._entry(event, InboxStatus.CLAIMED, now))
             return True
@@ -244,7 +244,7 @@ class EnrollmentWorker:
             return False
         if now - entry.received_at < lease:
             raise EventInProgress(f"{event.name} {event.event_id} is being handled elsewhere")
-        uow.inbox.reclaim(self._source, event.event_id, now)
+        uow.inbox.reclaim(self.inbox_source, event.event_id, now)
         return True
 
     def _notify(self, event: NotificationRequested) -> HandlerOutcome:
@@ -256,7 +256,7 @@ class EnrollmentWorker:
 
     def _handled(self, event: DomainEvent) -> bool:
         with self.ports.unit_of_work() as uow:
-            return uow.inbox.get(self._source, event.event_id) is not None
+            return uow.inbox.get(self.inbox_source, event.event_id) is not None
 
     def _record(self, event: DomainEvent) -> None:
         """Mark the event handled to the end: every later copy is skipped.
@@ -268,18 +268,18 @@ class EnrollmentWorker:
 
         def record() -> None:
             with self.ports.unit_of_work() as uow:
-                if uow.inbox.get(self._source, event.event_id) is None:
+                if uow.inbox.get(self.inbox_source, event.event_id) is None:
                     entry = self._entry(event, InboxStatus.APPLIED, self.ports.clock.now())
                     uow.inbox.record(entry)
                 else:
-                    uow.inbox.mark(self._source, event.event_id, InboxStatus.APPLIED, None)
+                    uow.inbox.mark(self.inbox_source, event.event_id, InboxStatus.APPLIED, None)
                 uow.commit()
 
         retried(record, what=f"recording {event.name} {event.event_id} as handled")
 
     def _entry(self, event: DomainEvent, status: InboxStatus, at: datetime) -> InboxEntry:
         return InboxEntry(
-            provider=self._source,
+            provider=self.inbox_source,
             event_id=event.event_id,
             type=event.name,
             received_at=at,
@@ -288,8 +288,12 @@ class EnrollmentWorker:
         )
 
     @property
-    def _source(self) -> str:
-        # Recorded in the webhook inbox under a name no payment provider has.
+    def inbox_source(self) -> str:
+        """Where this consumer records the events it handles in the inbox (``consumer:<name>``).
+
+        A name no payment provider has, so a consumer's records and the
+        providers' deliveries share the inbox without meeting.
+        """
         return f"consumer:{self.consumer}"
 
 

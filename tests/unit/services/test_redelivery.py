@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from attrs import define, field
+from attrs import define, evolve, field
 
 from checkout_adapters.memory import InMemoryRelay
 from checkout_core.domain.events import OrderPaid
+from checkout_core.domain.messages import Notification
 from checkout_core.domain.orders import OrderStatus
-from checkout_core.services import Redelivery
+from checkout_core.domain.webhooks import InboxStatus
+from checkout_core.services import Checkout, Redelivery
 from tests.unit.services.test_workers import ListQueue, paid, paid_orders, worker
 from tests.unit.services.world import World, ok
 
@@ -108,6 +110,54 @@ def test_an_order_never_completed_is_published_again_later_and_later(world: Worl
     hour = timedelta(hours=1)
     assert copies == [15 * MINUTE, 30 * MINUTE, hour, 2 * hour, 4 * hour, 8 * hour, 16 * hour]
     assert broker.published() == [event.event_id] * 8
+
+
+class WorkerDied(BaseException):
+    """The worker's process ends here, as a SIGKILL would end it."""
+
+
+@define
+class DiesBeforeConfirming:
+    """A sender whose process dies the first time it is asked to send a confirmation."""
+
+    sent: list[str] = field(factory=list)
+    died: bool = False
+
+    def send(self, notification: Notification) -> None:
+        if not self.died:
+            self.died = True
+            raise WorkerDied
+        self.sent.append(notification.order_token)
+
+
+def test_an_order_completed_and_never_confirmed_is_published_again_and_confirmed_once(
+    world: World,
+) -> None:
+    # The worker completes the order, dies before the confirmation, and the broker then
+    # loses the message it held: nothing but the inbox's claim is left of it.
+    broker = Broker(world)
+    event = paid(world)
+    sender = DiesBeforeConfirming()
+    checkout = Checkout.build(
+        evolve(world.checkout.ports, notifications=sender), world.checkout.settings
+    )
+    broker.relay.relay_once()
+    with pytest.raises(WorkerDied):
+        worker(world, broker.queue, checkout).run_once(limit=100)
+    broker.lose_everything()
+    assert world.store.orders[event.order_token].status is OrderStatus.COMPLETED
+
+    world.clock.advance(11 * MINUTE)
+    found = ok(checkout.redelivery.redeliver_stalled())
+    assert found == Redelivery(stalled=0, republished=1, unfinished=1)
+    broker.relay.relay_once()
+    worker(world, broker.queue, checkout).run_once(limit=100)
+
+    assert sender.sent == [event.order_token]
+    assert len(world.store.enrollment_keys_by_order[event.order_token]) == 1
+    assert world.store.inbox["consumer:enrollment", event.event_id].status is InboxStatus.APPLIED
+    world.clock.advance(timedelta(hours=1))
+    assert ok(checkout.redelivery.redeliver_stalled()) == Redelivery(stalled=0, republished=0)
 
 
 def test_an_event_relayed_late_waits_as_long_again_before_a_copy(world: World) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -44,6 +44,25 @@ _RECLAIM: Final = (
     update(webhook_inbox)
     .where(_c.provider == bindparam("b_provider"), _c.event_id == bindparam("b_event_id"))
     .values(status=InboxStatus.CLAIMED.value, received_at=bindparam("b_at"))
+)
+
+
+# Read through the index on (status, received_at); nothing is locked, nothing is written.
+_STALE_CLAIMS: Final = (
+    select(webhook_inbox)
+    .where(
+        _c.status == InboxStatus.CLAIMED.value,
+        _c.provider == bindparam("b_provider"),
+        _c.type == bindparam("b_type"),
+        _c.received_at >= bindparam("b_from"),
+        _c.received_at < bindparam("b_before"),
+    )
+    .order_by(_c.received_at, _c.event_id)
+    .limit(bindparam("b_limit"))
+)
+_STALE_CLAIMS_AFTER: Final = _STALE_CLAIMS.where(
+    _c.received_at >= bindparam("b_after_at"),
+    or_(_c.received_at > bindparam("b_after_at"), _c.event_id > bindparam("b_after_id")),
 )
 
 
@@ -146,6 +165,31 @@ class SqlWebhookInbox:
         parameters = {"b_provider": provider, "b_event_id": event_id, "b_at": at}
         if self._connection().execute(_RECLAIM, parameters).rowcount != 1:
             raise ValueError(f"{provider} event {event_id} is not recorded")
+
+    def stale_claims(  # noqa: PLR0913 - the port's signature
+        self,
+        provider: str,
+        type: str,  # noqa: A002 - the entries' field is named type
+        claimed_from: datetime,
+        claimed_before: datetime,
+        *,
+        after: InboxEntry | None,
+        limit: int,
+    ) -> list[InboxEntry]:
+        """Entries still claimed since a time in the window, oldest claim first."""
+        if limit <= 0:
+            return []
+        parameters: dict[str, Any] = {
+            "b_provider": provider,
+            "b_type": type,
+            "b_from": claimed_from,
+            "b_before": claimed_before,
+            "b_limit": limit,
+        }
+        if after is not None:
+            parameters |= {"b_after_at": after.received_at, "b_after_id": after.event_id}
+        statement = _STALE_CLAIMS if after is None else _STALE_CLAIMS_AFTER
+        return [_entry(row) for row in self._connection().execute(statement, parameters)]
 
     def get(self, provider: str, event_id: str) -> InboxEntry | None:
         """The recorded delivery, if any."""

@@ -42,6 +42,11 @@ _RELAYED: Final = (
     )
     .order_by(_c.id)
 )
+_RELAYED_BY_ID: Final = (
+    select(_c.event_id, _c.order_token, _c.occurred_at, _c.sent_at)
+    .where(_c.event_id.in_(bindparam("ids", expanding=True)), _c.sent_at.is_not(None))
+    .order_by(_c.id)
+)
 # Compare and set: a row a relay published again since it was read keeps its new mark.
 _RESEND: Final = (
     update(outbox)
@@ -92,6 +97,17 @@ class SqlOutbox:
         if not tokens:
             return []
         rows = self._connection().execute(_RELAYED, {"name": name, "tokens": tokens})
+        return [
+            RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at)
+            for row in rows
+        ]
+
+    def relayed_events(self, event_ids: Collection[str]) -> list[RelayedEvent]:
+        """The events among ``event_ids`` marked sent, in id order (through ``event_id``'s key)."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return []
+        rows = self._connection().execute(_RELAYED_BY_ID, {"ids": ids})
         return [
             RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at)
             for row in rows
