@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from attrs import frozen
+from attrs import define, frozen
 
 from checkout_core.domain.events import OrderPaid
 from checkout_core.domain.orders import Order
@@ -42,10 +43,13 @@ from checkout_core.domain.redelivery import (
     RelayedEvent,
 )
 from checkout_core.domain.webhooks import InboxEntry
+from checkout_core.ports import UnitOfWork
 from checkout_core.services._seam import checked
 from checkout_core.services.settings import CheckoutPorts
 
 __all__ = ["Redelivery", "RedeliveryService"]
+
+T = TypeVar("T")
 
 
 @frozen
@@ -111,70 +115,74 @@ class RedeliveryService:
             raise ValueError(f"a batch holds at least one order, not {batch_size}")
         policy = RedeliveryPolicy(stalled_after=stalled_after, lookback=lookback)
         now = self.ports.clock.now()
-        stalled, republished = self._paid_orders(policy, now, batch_size, on_progress)
+        window_from, window_before = policy.stalled_window(now)
+        walk = _Walk(self.ports, policy, now, batch_size, on_progress)
+
+        def stalled_orders(uow: UnitOfWork, after: Order | None) -> list[Order]:
+            return uow.orders.stalled_paid(
+                window_from, window_before, after=after, limit=batch_size
+            )
+
+        def their_events(uow: UnitOfWork, orders: Sequence[Order]) -> list[RelayedEvent]:
+            relayed = uow.outbox.relayed(OrderPaid.name, [order.token for order in orders])
+            return _one_per_order(relayed)
+
+        def claimed_events(uow: UnitOfWork, entries: Sequence[InboxEntry]) -> list[RelayedEvent]:
+            return uow.outbox.relayed_events([entry.event_id for entry in entries])
+
+        stalled = walk(stalled_orders, their_events)
         unfinished = 0
         for consumer in self.consumers:
-            claims, again = self._unfinished_claims(consumer, policy, now, batch_size, on_progress)
-            unfinished += claims
-            republished += again
-        return Redelivery(stalled=stalled, republished=republished, unfinished=unfinished)
 
-    def _paid_orders(
-        self,
-        policy: RedeliveryPolicy,
-        now: datetime,
-        batch_size: int,
-        on_progress: Callable[[int], None] | None,
-    ) -> tuple[int, int]:
-        """Orders still paid: how many, and how many of their events were marked unsent."""
-        updated_from, updated_before = policy.stalled_window(now)
-        stalled = republished = 0
-        after: Order | None = None
-        while True:
-            with self.ports.unit_of_work() as uow:
-                orders = uow.orders.stalled_paid(
-                    updated_from, updated_before, after=after, limit=batch_size
-                )
-                relayed = uow.outbox.relayed(OrderPaid.name, [order.token for order in orders])
-                due = [event for event in _one_per_order(relayed) if policy.is_due(event, now)]
-                republished += uow.outbox.resend(due)
-                uow.commit()
-            stalled += len(orders)
-            if on_progress is not None:
-                on_progress(len(orders))
-            if len(orders) < batch_size:
-                return stalled, republished
-            after = orders[-1]
-
-    def _unfinished_claims(
-        self,
-        consumer: str,
-        policy: RedeliveryPolicy,
-        now: datetime,
-        batch_size: int,
-        on_progress: Callable[[int], None] | None,
-    ) -> tuple[int, int]:
-        """Claims ``consumer`` never finished: how many, and how many events were marked unsent."""
-        claimed_from, claimed_before = policy.stalled_window(now)
-        unfinished = republished = 0
-        after: InboxEntry | None = None
-        while True:
-            with self.ports.unit_of_work() as uow:
-                claims = uow.inbox.stale_claims(
+            def claims(
+                uow: UnitOfWork, after: InboxEntry | None, consumer: str = consumer
+            ) -> list[InboxEntry]:
+                return uow.inbox.stale_claims(
                     consumer,
                     OrderPaid.name,
-                    claimed_from,
-                    claimed_before,
+                    window_from,
+                    window_before,
                     after=after,
                     limit=batch_size,
                 )
-                relayed = uow.outbox.relayed_events([claim.event_id for claim in claims])
-                due = [event for event in relayed if policy.is_due(event, now)]
-                republished += uow.outbox.resend(due)
+
+            unfinished += walk(claims, claimed_events)
+        return Redelivery(stalled=stalled, republished=walk.republished, unfinished=unfinished)
+
+
+@define
+class _Walk:
+    """Walks stalled records in batches, marking their events unsent when the policy says."""
+
+    ports: CheckoutPorts
+    policy: RedeliveryPolicy
+    now: datetime
+    batch_size: int
+    on_progress: Callable[[int], None] | None
+    republished: int = 0
+
+    def __call__(
+        self,
+        batch: Callable[[UnitOfWork, T | None], list[T]],
+        events: Callable[[UnitOfWork, Sequence[T]], list[RelayedEvent]],
+    ) -> int:
+        """Read each ``batch`` after the last, resend its due ``events``; how many were read.
+
+        Each batch is read and marked in a short transaction of its own.
+        """
+        found = 0
+        after: T | None = None
+        while True:
+            with self.ports.unit_of_work() as uow:
+                records = batch(uow, after)
+                due = [
+                    event for event in events(uow, records) if self.policy.is_due(event, self.now)
+                ]
+                self.republished += uow.outbox.resend(due)
                 uow.commit()
-            unfinished += len(claims)
-            if on_progress is not None and claims:
-                on_progress(len(claims))
-            if len(claims) < batch_size:
-                return unfinished, republished
-            after = claims[-1]
+            found += len(records)
+            if self.on_progress is not None and records:
+                self.on_progress(len(records))
+            if len(records) < self.batch_size:
+                return found
+            after = records[-1]
