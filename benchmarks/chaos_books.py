@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,15 +21,16 @@ from sqlalchemy import Engine, text
 
 from chaos_buyers import Answer, Purchase
 from chaos_world import CheckoutProcess, Fault
+from reporting import percentiles
 
 __all__ = [
     "completion_lags",
     "confirmations",
     "costs",
+    "latency",
     "log_figures",
     "log_lines",
     "outside",
-    "percentiles",
     "read_books",
     "scrape_degradations",
     "settled",
@@ -89,18 +89,11 @@ def confirmations(processes: Iterable[CheckoutProcess]) -> Counter[str]:
     return found
 
 
-def percentiles(values: Sequence[float]) -> dict[str, float | int]:
-    """The count, median, 99th percentile and maximum of ``values`` (seconds), in ms."""
+def latency(values: Sequence[float]) -> dict[str, object]:
+    """How many ``values`` (seconds) there are, and their percentiles in ms (none when empty)."""
     if not values:
         return {"count": 0}
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    return {
-        "count": len(ordered),
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p99_ms": round(p99 * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-    }
+    return {"count": len(values), **percentiles(values)}
 
 
 def statuses(answers: Iterable[Answer]) -> dict[str, int]:
@@ -145,8 +138,8 @@ def costs(
             | {
                 "window_s": [round(start, 3), round(end, 3)],
                 "answers": statuses(during),
-                "latency": percentiles(answered),
-                "paid_to_completed": percentiles(paid),
+                "latency": latency(answered),
+                "paid_to_completed": latency(paid),
             }
         )
     return costs

@@ -136,7 +136,7 @@ from flow import (
     ok,
     server_facts,
 )
-from reporting import machine, print_targets, target, write_report
+from reporting import Percentiles, machine, percentiles, print_targets, target, write_report
 
 RESULTS: Final = Path(__file__).resolve().parent / "results" / "fulfilment.json"
 REDIS_URL_VARIABLE: Final = "CHECKOUT_BENCH_QUEUE_REDIS_URL"
@@ -760,15 +760,6 @@ def measure_throughput(
 # ------------------------------------------------------------------ latency
 
 
-class Percentiles(TypedDict):
-    """A latency's distribution, in milliseconds."""
-
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-
-
 class Latency(TypedDict):
     """What the steady stream of webhooks measured."""
 
@@ -781,21 +772,6 @@ class Latency(TypedDict):
     commit_to_published: Percentiles
     published_to_enrolled: Percentiles
     commit_to_enrollment_created_at: Percentiles
-
-
-def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))]
-
-
-def percentiles(seconds: Sequence[float]) -> Percentiles:
-    """The p50, p95, p99 and max of ``seconds``, in milliseconds."""
-    ordered = sorted(seconds)
-    return {
-        "p50_ms": round(_percentile(ordered, 0.50) * 1e3, 2),
-        "p95_ms": round(_percentile(ordered, 0.95) * 1e3, 2),
-        "p99_ms": round(_percentile(ordered, 0.99) * 1e3, 2),
-        "max_ms": round(ordered[-1] * 1e3, 2),
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict
 
-__all__ = ["Target", "machine", "print_targets", "target", "write_report"]
+__all__ = [
+    "Percentiles",
+    "Target",
+    "machine",
+    "percentiles",
+    "print_targets",
+    "target",
+    "write_report",
+]
 
 
 class Target(TypedDict):
@@ -57,3 +65,27 @@ def write_report(path: Path, report: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
+
+
+class Percentiles(TypedDict):
+    """A latency's distribution, in milliseconds."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))]
+
+
+def percentiles(seconds: Sequence[float]) -> Percentiles:
+    """The p50, p95, p99 and max of ``seconds``, in milliseconds."""
+    ordered = sorted(seconds)
+    return {
+        "p50_ms": round(_percentile(ordered, 0.50) * 1e3, 2),
+        "p95_ms": round(_percentile(ordered, 0.95) * 1e3, 2),
+        "p99_ms": round(_percentile(ordered, 0.99) * 1e3, 2),
+        "max_ms": round(ordered[-1] * 1e3, 2),
+    }

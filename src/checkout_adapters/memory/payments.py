@@ -12,7 +12,7 @@ from datetime import datetime
 
 from attrs import frozen
 
-from checkout_adapters.memory.store import StoredRedemption, Transaction
+from checkout_adapters.memory.store import StoredRedemption, Transaction, page_after
 from checkout_core.domain.discounts import Coupon, CouponRedemption, CouponUsage, normalize_code
 from checkout_core.domain.orders import OrderStatus
 from checkout_core.domain.payments import Payment, PaymentStatus
@@ -37,11 +37,7 @@ def _payments_after(
     payments: Iterable[Payment], after: Payment | None, limit: int
 ) -> list[Payment]:
     """The first ``limit`` of ``payments`` in ``(updated_at, id)`` order, after ``after``."""
-    ordered = sorted(payments, key=lambda payment: (payment.updated_at, payment.id))
-    if after is not None:
-        cursor = (after.updated_at, after.id)
-        ordered = [payment for payment in ordered if (payment.updated_at, payment.id) > cursor]
-    return ordered[: max(limit, 0)]
+    return page_after(payments, lambda payment: (payment.updated_at, payment.id), after, limit)
 
 
 @frozen

@@ -6,12 +6,12 @@ each reads the store's tables and writes through the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from attrs import evolve, frozen
 
-from checkout_adapters.memory.store import Transaction
+from checkout_adapters.memory.store import Transaction, page_after
 from checkout_core.domain.enrollments import Enrollment
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.idempotency import IdempotencyRecord, IdempotencyState
@@ -161,21 +161,15 @@ class InMemoryWebhookInbox:
         limit: int,
     ) -> list[InboxEntry]:
         """Entries still claimed since a time in the window, oldest claim first."""
-        ordered = sorted(
-            (
-                entry
-                for entry in self._tx.store.inbox.values()
-                if entry.provider == provider
-                and entry.type == type
-                and entry.status is InboxStatus.CLAIMED
-                and claimed_from <= entry.received_at < claimed_before
-            ),
-            key=lambda entry: (entry.received_at, entry.event_id),
+        claims = (
+            entry
+            for entry in self._tx.store.inbox.values()
+            if entry.provider == provider
+            and entry.type == type
+            and entry.status is InboxStatus.CLAIMED
+            and claimed_from <= entry.received_at < claimed_before
         )
-        if after is not None:
-            cursor = (after.received_at, after.event_id)
-            ordered = [entry for entry in ordered if (entry.received_at, entry.event_id) > cursor]
-        return ordered[: max(limit, 0)]
+        return page_after(claims, lambda entry: (entry.received_at, entry.event_id), after, limit)
 
 
 @frozen
@@ -201,24 +195,20 @@ class InMemoryOutbox:
 
     def relayed(self, name: str, order_tokens: Collection[str]) -> list[RelayedEvent]:
         """The events called ``name`` of these orders that an in-memory relay published."""
-        store = self._tx.store
         wanted = set(order_tokens)
-        return [
-            RelayedEvent(event.event_id, event.order_token, event.occurred_at, sent_at)
-            for position, event in sorted(store.outbox.items())
-            if event.name == name
-            and event.order_token in wanted
-            and (sent_at := store.outbox_sent.get(position)) is not None
-        ]
+        return self._relayed(lambda event: event.name == name and event.order_token in wanted)
 
     def relayed_events(self, event_ids: Collection[str]) -> list[RelayedEvent]:
         """The events among ``event_ids`` that an in-memory relay published."""
-        store = self._tx.store
         wanted = set(event_ids)
+        return self._relayed(lambda event: event.event_id in wanted)
+
+    def _relayed(self, wanted: Callable[[DomainEvent], bool]) -> list[RelayedEvent]:
+        store = self._tx.store
         return [
             RelayedEvent(event.event_id, event.order_token, event.occurred_at, sent_at)
             for position, event in sorted(store.outbox.items())
-            if event.event_id in wanted and (sent_at := store.outbox_sent.get(position)) is not None
+            if wanted(event) and (sent_at := store.outbox_sent.get(position)) is not None
         ]
 
     def resend(self, events: Collection[RelayedEvent]) -> int:

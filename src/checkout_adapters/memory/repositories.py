@@ -21,7 +21,7 @@ from datetime import datetime
 
 from attrs import frozen
 
-from checkout_adapters.memory.store import Transaction
+from checkout_adapters.memory.store import Transaction, page_after
 from checkout_core.domain.cart import Cart, CartStatus
 from checkout_core.domain.orders import Order, OrderStatus
 from checkout_core.errors import (
@@ -41,6 +41,11 @@ _UNPAID_ORDER_STATES = frozenset(
 _PAID_ORDER_STATES = frozenset({
     OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED,
 })  # fmt: skip
+
+
+def _by_update(order: Order) -> tuple[datetime, str]:
+    """The key orders are walked by, in batches: ``(updated_at, token)``."""
+    return order.updated_at, order.token
 
 
 @frozen
@@ -191,18 +196,12 @@ class InMemoryOrderRepository:
 
         The transaction holds the whole store, so there is nothing to skip.
         """
-        ordered = sorted(
-            (
-                order
-                for order in self._tx.store.orders.values()
-                if order.status in _UNPAID_ORDER_STATES and order.updated_at < updated_before
-            ),
-            key=lambda order: (order.updated_at, order.token),
+        unpaid = (
+            order
+            for order in self._tx.store.orders.values()
+            if order.status in _UNPAID_ORDER_STATES and order.updated_at < updated_before
         )
-        if after is not None:
-            cursor = (after.updated_at, after.token)
-            ordered = [order for order in ordered if (order.updated_at, order.token) > cursor]
-        return ordered[: max(limit, 0)]
+        return page_after(unpaid, _by_update, after, limit)
 
     def stalled_paid(
         self,
@@ -213,19 +212,13 @@ class InMemoryOrderRepository:
         limit: int,
     ) -> list[Order]:
         """Paid orders last updated in ``[updated_from, updated_before)``, oldest first."""
-        ordered = sorted(
-            (
-                order
-                for order in self._tx.store.orders.values()
-                if order.status is OrderStatus.PAID
-                and updated_from <= order.updated_at < updated_before
-            ),
-            key=lambda order: (order.updated_at, order.token),
+        paid = (
+            order
+            for order in self._tx.store.orders.values()
+            if order.status is OrderStatus.PAID
+            and updated_from <= order.updated_at < updated_before
         )
-        if after is not None:
-            cursor = (after.updated_at, after.token)
-            ordered = [order for order in ordered if (order.updated_at, order.token) > cursor]
-        return ordered[: max(limit, 0)]
+        return page_after(paid, _by_update, after, limit)
 
     def count_paid_without_capture(self, since: datetime) -> int:
         """Orders paid for, updated since ``since``, none of whose payments was captured."""

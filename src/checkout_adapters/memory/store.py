@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -31,10 +31,26 @@ from checkout_core.domain.orders import Order
 from checkout_core.domain.payments import Payment
 from checkout_core.domain.webhooks import InboxEntry
 
-__all__ = ["InMemoryStore", "StoredRedemption", "Transaction"]
+__all__ = ["InMemoryStore", "StoredRedemption", "Transaction", "page_after"]
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
+_R = TypeVar("_R")
+
+
+def page_after(
+    records: Iterable[_R], key: Callable[[_R], tuple[Any, ...]], after: _R | None, limit: int
+) -> list[_R]:
+    """The first ``limit`` of ``records`` in ``key`` order, after ``after`` when it is given.
+
+    ``after`` is the last record of the previous page: the keyset pagination
+    the SQL repositories do with ``WHERE (a, b) > (:a, :b) ORDER BY a, b``.
+    """
+    ordered = sorted(records, key=key)
+    if after is not None:
+        cursor = key(after)
+        ordered = [record for record in ordered if key(record) > cursor]
+    return ordered[: max(limit, 0)]
 
 
 class _Missing(enum.Enum):

@@ -50,7 +50,8 @@ from attrs import frozen
 from sqlalchemy import Connection, Engine, exists, select, update
 
 from checkout_adapters.sqlalchemy.dialects import insert_on_conflict
-from checkout_adapters.sqlalchemy.serialization import dump_event, load_event
+from checkout_adapters.sqlalchemy.repositories.outbox import outbox_row
+from checkout_adapters.sqlalchemy.serialization import load_event
 from checkout_adapters.sqlalchemy.tables import DeliveryStatus, outbox, outbox_deliveries
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.messaging import DeadLetter, Delivery
@@ -101,16 +102,7 @@ class SqlOutboxQueue:
             index_elements=[_o.event_id]
         )
         with self._engine.begin() as connection:
-            connection.execute(
-                statement,
-                {
-                    "event_id": event.event_id,
-                    "name": event.name,
-                    "payload": dump_event(event),
-                    "occurred_at": event.occurred_at,
-                    "order_token": event.order_token,
-                },
-            )
+            connection.execute(statement, outbox_row(event))
 
     def receive(
         self, group: str, consumer: str, *, limit: int, wait: timedelta, visibility: timedelta

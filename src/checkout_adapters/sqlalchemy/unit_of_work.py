@@ -152,8 +152,12 @@ class SqlUnitOfWork:
         return self._connection
 
     def _raise_if_transient(self, error: BaseException | None) -> None:
-        if error is not None and is_transient(error, self._engine.dialect.name):
-            raise TransientFault(f"the database failed in a way that may pass: {error}") from error
+        if isinstance(error, DBAPIError) and is_transient(error, self._engine.dialect.name):
+            # The driver's words, not SQLAlchemy's: those add the statement and its
+            # parameters, tokens among them, and this message is logged.
+            raise TransientFault(
+                f"the database failed in a way that may pass: {error.orig}"
+            ) from error
 
 
 class SqlUnitOfWorkFactory:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -11,7 +10,7 @@ from checkout_core.faults import TransientFault
 from checkout_core.ports import UnitOfWork, UnitOfWorkFactory
 from checkout_core.services import Checkout
 from checkout_core.services._seam import ATTEMPTS, retried
-from tests.unit.services.test_workers import ListQueue, claim_elsewhere, paid, worker
+from tests.unit.services.test_workers import ListQueue, paid, worker
 from tests.unit.services.world import World, ok, refused
 
 
@@ -125,21 +124,3 @@ def test_a_handler_met_by_a_transient_fault_runs_again_without_spending_an_attem
     assert (queue.acked, queue.retried, queue.dead) == (["m0"], [], [])
     assert [n.template for n in world.notifications.sent] == ["confirmation"]
     assert len(world.store.enrollments) == 1
-
-
-def test_a_copy_waiting_for_a_fresh_claim_is_retried_once_the_claim_can_be_stale(
-    world: World,
-) -> None:
-    event = paid(world)
-    # Another consumer claimed it a second ago, and may have died holding it.
-    claim_elsewhere(world, event, timedelta(seconds=1))
-    queue = ListQueue(world.clock.now)
-    queue.publish(event)
-    retry = worker(world, queue)
-
-    retry.run_once()
-
-    ((_, delay, error),) = queue.retried
-    assert "EventInProgress" in error
-    # Not the schedule's 5 s: a retry before the claim can be stale would be spent for nothing.
-    assert delay == retry.visibility

@@ -172,8 +172,10 @@ def test_a_copy_of_an_event_another_consumer_is_handling_waits_and_is_then_skipp
     queue.publish(event)
     retry = worker(world, queue)
     retry.run_once()
-    ((_, _, error),) = queue.retried
+    ((_, delay, error),) = queue.retried
     assert "EventInProgress" in error
+    # Not the schedule's 5 s: a retry before the claim can be stale would be spent for nothing.
+    assert delay == retry.visibility
     assert world.notifications.sent == []
     with world.checkout.ports.unit_of_work() as uow:
         uow.inbox.mark("consumer:enrollment", event.event_id, InboxStatus.APPLIED, None)

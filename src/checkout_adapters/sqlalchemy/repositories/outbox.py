@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 
 from checkout_adapters.sqlalchemy.serialization import dump_event, load_event
 from checkout_adapters.sqlalchemy.tables import outbox
 from checkout_core.domain.events import DomainEvent
 from checkout_core.domain.redelivery import RelayedEvent
 
-__all__ = ["OutboxEntry", "SqlOutbox", "SqlOutboxReader"]
+__all__ = ["OutboxEntry", "SqlOutbox", "SqlOutboxReader", "outbox_row"]
 
 _c = outbox.c
 _APPEND: Final = insert(outbox)
@@ -55,6 +55,23 @@ _RESEND: Final = (
 )
 
 
+def outbox_row(event: DomainEvent) -> dict[str, object]:
+    """The row of ``event`` in the ``outbox`` table, unsent: what appending it writes."""
+    return {
+        "event_id": event.event_id,
+        "name": event.name,
+        "payload": dump_event(event),
+        "occurred_at": event.occurred_at,
+        "order_token": event.order_token,
+    }
+
+
+def _relayed(rows: Iterable[Row[Any]]) -> list[RelayedEvent]:
+    return [
+        RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at) for row in rows
+    ]
+
+
 class SqlOutbox:
     """The ``outbox`` table, in the transaction of the ``connection()`` at hand.
 
@@ -67,16 +84,7 @@ class SqlOutbox:
 
     def append(self, event: DomainEvent) -> None:
         """Queue ``event``; it is published only if the transaction commits."""
-        self._connection().execute(
-            _APPEND,
-            {
-                "event_id": event.event_id,
-                "name": event.name,
-                "payload": dump_event(event),
-                "occurred_at": event.occurred_at,
-                "order_token": event.order_token,
-            },
-        )
+        self._connection().execute(_APPEND, outbox_row(event))
 
     def count_unsent(self, occurred_before: datetime) -> int:
         """Events that occurred before ``occurred_before`` and were never marked sent.
@@ -96,22 +104,14 @@ class SqlOutbox:
         tokens = sorted(set(order_tokens))
         if not tokens:
             return []
-        rows = self._connection().execute(_RELAYED, {"name": name, "tokens": tokens})
-        return [
-            RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at)
-            for row in rows
-        ]
+        return _relayed(self._connection().execute(_RELAYED, {"name": name, "tokens": tokens}))
 
     def relayed_events(self, event_ids: Collection[str]) -> list[RelayedEvent]:
         """The events among ``event_ids`` marked sent, in id order (through ``event_id``'s key)."""
         ids = sorted(set(event_ids))
         if not ids:
             return []
-        rows = self._connection().execute(_RELAYED_BY_ID, {"ids": ids})
-        return [
-            RelayedEvent(row.event_id, row.order_token, row.occurred_at, row.sent_at)
-            for row in rows
-        ]
+        return _relayed(self._connection().execute(_RELAYED_BY_ID, {"ids": ids}))
 
     def resend(self, events: Collection[RelayedEvent]) -> int:
         """Mark unsent again the rows of ``events`` still marked sent at their ``sent_at``."""
